@@ -1,0 +1,53 @@
+# fleetwatch: `make setup` installs the tools, `make test` is the whole check (CI runs exactly it).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+# The project's tools (moto, cfn-lint, sam, cargo-lambda) come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+ARM64 := aarch64-unknown-linux-gnu
+
+# Functions to build are the `Binary` build properties of template.yaml.
+FUNCTIONS = $(shell sed -n 's/^ *Binary: *//p' template.yaml)
+
+.PHONY: help setup toolchain test fmt lint unit template lambda-build clean-venv
+
+help:
+	@echo "make setup         install the pinned test tools into $(VENV) and the arm64 Rust target"
+	@echo "make test          setup, fmt check, clippy, all tests, sam validate --lint, arm64 release build"
+	@echo "make lambda-build  cargo lambda build --release --arm64 of every function in template.yaml"
+
+setup: $(VENV)/.installed toolchain
+
+# Rebuilt only when the pins change; pip itself is not upgraded (offline-friendly, reproducible).
+$(VENV)/.installed: tools/requirements.txt tools/constraints.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --disable-pip-version-check --quiet \
+		-r tools/requirements.txt -c tools/constraints.txt
+	touch $@
+
+toolchain:
+	@rustup target list --installed | grep -qx $(ARM64) || rustup target add $(ARM64)
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+test: setup
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	scripts/cargo-test-summary cargo test --workspace --locked
+	sam validate --lint --template template.yaml
+	$(MAKE) --no-print-directory lambda-build
+	@cat "$${TMPDIR:-/tmp}/fleetwatch-test-summary"
+
+lambda-build: setup
+	@if [ -z "$(strip $(FUNCTIONS))" ]; then \
+		echo "template.yaml declares no function yet: nothing to build for arm64"; \
+	else \
+		cargo lambda build --release --arm64 --locked $(addprefix --bin ,$(FUNCTIONS)); \
+	fi
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,286 @@
+//! The AWS adapters of `fleetwatch-aws` against moto in server mode (real S3, SQS, SSM and
+//! DynamoDB APIs on a loopback port), configured the way a function configures them.
+
+use std::io::Write;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_ssm::types::ParameterType;
+use aws_smithy_types::byte_stream::ByteStream;
+use fleetwatch_aws::envelope::ObjectRef;
+use fleetwatch_aws::s3::{ObjectError, ObjectSource, S3ObjectSource};
+use fleetwatch_aws::sqs::{MessageQueue, SqsQueue};
+use fleetwatch_aws::ssm::{SecretError, SecretSource, SsmSecrets};
+use fleetwatch_aws::state::{DynamoStateStore, StateItem, StateStore};
+use fleetwatch_test_support::moto::MotoServer;
+use tokio::io::AsyncReadExt;
+
+/// Deterministic, poorly compressible bytes (an LCG), so a wrong byte anywhere is caught.
+fn pseudo_random_bytes(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 56) as u8
+        })
+        .collect()
+}
+
+fn object(bucket: &str, key: &str) -> ObjectRef {
+    ObjectRef {
+        bucket: bucket.into(),
+        key: key.into(),
+        size: None,
+        etag: None,
+        version_id: None,
+    }
+}
+
+#[tokio::test]
+async fn s3_streaming_put_and_get_of_a_multi_megabyte_object() {
+    let moto = MotoServer::start();
+    let s3 = moto.clients().await.s3();
+    s3.create_bucket().bucket("logs").send().await.unwrap();
+
+    // 12 MiB from a file, sent as a streaming body (aws-chunked with a trailing checksum).
+    let content = pseudo_random_bytes(12 * 1024 * 1024 + 17);
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(&content).unwrap();
+    let body = ByteStream::read_from()
+        .path(file.path())
+        .buffer_size(64 * 1024)
+        .build()
+        .await
+        .unwrap();
+    let key = "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/a b+c.log.gz";
+    let put = s3
+        .put_object()
+        .bucket("logs")
+        .key(key)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+
+    let source = S3ObjectSource::new(s3.clone());
+    let mut opened = source.open(&object("logs", key)).await.unwrap();
+    assert_eq!(opened.content_length, Some(content.len() as u64));
+    assert_eq!(
+        opened.etag.as_deref(),
+        put.e_tag().map(|e| e.trim_matches('"'))
+    );
+    // Read in small pieces, as a decoder would, and compare everything.
+    let mut read = Vec::with_capacity(content.len());
+    let mut chunk = vec![0u8; 8192];
+    loop {
+        let n = opened.reader.read(&mut chunk).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        read.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(read.len(), content.len());
+    assert!(read == content, "object bytes differ after the round trip");
+}
+
+#[tokio::test]
+async fn s3_missing_object_is_not_found_and_not_retryable() {
+    let moto = MotoServer::start();
+    let s3 = moto.clients().await.s3();
+    s3.create_bucket().bucket("logs").send().await.unwrap();
+    let source = S3ObjectSource::new(s3);
+    let error = match source.open(&object("logs", "gone.log.gz")).await {
+        Ok(_) => panic!("a missing object opened"),
+        Err(error) => error,
+    };
+    assert!(matches!(error, ObjectError::NotFound { .. }), "{error}");
+    assert!(!error.is_retryable());
+
+    let error = match source.open(&object("no-such-bucket", "k")).await {
+        Ok(_) => panic!("an object in a missing bucket opened"),
+        Err(error) => error,
+    };
+    assert!(error.to_string().contains("NoSuchBucket"), "{error}");
+}
+
+#[tokio::test]
+async fn sqs_send_receive_delete() {
+    let moto = MotoServer::start();
+    let sqs = moto.clients().await.sqs();
+    let url = sqs
+        .create_queue()
+        .queue_name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue = SqsQueue::new(sqs.clone(), &url);
+
+    let first_id = queue.send("single").await.unwrap();
+    assert!(!first_id.is_empty());
+    let batch: Vec<String> = (0..23).map(|i| format!("{{\"n\":{i}}}")).collect();
+    let rejected = queue.send_all(&batch).await;
+    assert!(rejected.is_empty(), "{rejected:?}");
+
+    let mut received = Vec::new();
+    for _ in 0..20 {
+        let output = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages() {
+            received.push(message.body().unwrap().to_string());
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        if received.len() == 24 {
+            break;
+        }
+    }
+    received.sort();
+    let mut expected: Vec<String> = batch.clone();
+    expected.push("single".into());
+    expected.sort();
+    assert_eq!(received, expected);
+
+    // Deleted means gone: nothing comes back, even after the visibility timeout would matter.
+    let again = sqs
+        .receive_message()
+        .queue_url(&url)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    assert!(again.messages().is_empty());
+}
+
+#[tokio::test]
+async fn ssm_secure_string_is_read_decrypted_and_cached() {
+    let moto = MotoServer::start();
+    let ssm = moto.clients().await.ssm();
+    let name = "/fleetwatch/slack/webhook";
+    let value = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+    ssm.put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+
+    let secrets = SsmSecrets::new(ssm.clone(), Duration::from_secs(300));
+    assert_eq!(secrets.secret(name).await.unwrap().expose(), value);
+
+    // Served from the cache: SSM no longer has it.
+    ssm.delete_parameter().name(name).send().await.unwrap();
+    assert_eq!(secrets.secret(name).await.unwrap().expose(), value);
+
+    // Without the cache, the deletion shows, and the error names the parameter, not the value.
+    let uncached = SsmSecrets::new(ssm, Duration::ZERO);
+    let error = uncached.secret(name).await.unwrap_err();
+    assert!(matches!(error, SecretError::NotFound { .. }), "{error}");
+    assert!(error.to_string().contains(name));
+    assert!(!error.to_string().contains("XXXXSECRET"));
+}
+
+async fn create_state_table(client: &aws_sdk_dynamodb::Client, table: &str) {
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn item(key: &str, value: &str, expires_at: u64) -> StateItem {
+    StateItem {
+        key: key.into(),
+        value: value.into(),
+        expires_at,
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_conditional_put_refuses_a_duplicate() {
+    let moto = MotoServer::start();
+    let dynamodb = moto.clients().await.dynamodb();
+    create_state_table(&dynamodb, "state").await;
+    let store = DynamoStateStore::new(dynamodb.clone(), "state").with_clock(|| 1_000_000);
+
+    let first = item("delivery#alert-1#ops", "posted", 2_000_000);
+    assert!(store.put_if_absent(&first).await.unwrap());
+    let duplicate = item("delivery#alert-1#ops", "posted again", 2_000_000);
+    assert!(!store.put_if_absent(&duplicate).await.unwrap());
+    assert_eq!(store.get(&first.key).await.unwrap(), Some(first.clone()));
+
+    // An expired item that TTL has not deleted yet is absent, and can be claimed again.
+    store.put(&item("stale", "old", 999_999)).await.unwrap();
+    assert_eq!(store.get("stale").await.unwrap(), None);
+    assert!(
+        store
+            .put_if_absent(&item("stale", "new", 2_000_000))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get("stale").await.unwrap().unwrap().value, "new");
+
+    store.delete(&first.key).await.unwrap();
+    assert_eq!(store.get(&first.key).await.unwrap(), None);
+    assert!(store.put_if_absent(&first).await.unwrap());
+}
+
+#[tokio::test]
+async fn dynamodb_errors_name_the_operation_and_key() {
+    let moto = MotoServer::start();
+    let dynamodb = moto.clients().await.dynamodb();
+    let store = DynamoStateStore::new(dynamodb, "no-such-table");
+    let error = store
+        .put_if_absent(&item("k", "v", u64::MAX))
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("conditional put of k"), "{text}");
+    assert!(text.contains("ResourceNotFoundException"), "{text}");
+    assert!(!error.is_retryable());
+}

@@ -1,0 +1,3 @@
+//! Checks shared by the integration suites.
+
+pub mod template_rules;
