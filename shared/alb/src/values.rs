@@ -1,0 +1,327 @@
+//! Small typed values shared by every log kind: addresses, seconds, counters, the request line.
+
+use memchr::{memchr, memrchr};
+
+use crate::error::ParseError;
+use crate::tokenize::{Text, Token};
+use crate::url::UrlParts;
+
+/// `ip:port`. IPv6 appears unbracketed (`2001:db8::1:443`, split at the last `:`) or bracketed
+/// (`[2001:db8::1]:443`); `ip` never carries the brackets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostPort<'a> {
+    pub ip: &'a str,
+    pub port: Option<u16>,
+    /// The field as written (Vector's `client_host` / `target_host` keep it so).
+    pub raw: &'a str,
+}
+
+impl<'a> HostPort<'a> {
+    /// Parses `ip:port`, `[ip]:port`, or a bare `ip`; `None` when it is none of those.
+    pub fn parse(raw: &'a [u8]) -> Option<Self> {
+        let raw_str = std::str::from_utf8(raw).ok()?;
+        if raw.is_empty() || raw.contains(&b' ') {
+            return None;
+        }
+        let (ip, port) = if let Some(inner) = raw_str.strip_prefix('[') {
+            let close = inner.find(']')?;
+            let after = &inner[close + 1..];
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(parse_u16(p.as_bytes())?),
+                None if after.is_empty() => None,
+                None => return None,
+            };
+            (&inner[..close], port)
+        } else {
+            match memrchr(b':', raw) {
+                Some(i) => (&raw_str[..i], Some(parse_u16(&raw[i + 1..])?)),
+                None => (raw_str, None),
+            }
+        };
+        if ip.is_empty() {
+            return None;
+        }
+        Some(HostPort {
+            ip,
+            port,
+            raw: raw_str,
+        })
+    }
+
+    /// A required address field.
+    pub(crate) fn required(tok: Token<'a>, field: &'static str) -> Result<Self, ParseError> {
+        Self::parse(tok.raw()).ok_or(ParseError::BadAddress { field })
+    }
+
+    /// An address field where `-` means "none" (no target was reached).
+    pub(crate) fn optional(
+        tok: Token<'a>,
+        field: &'static str,
+    ) -> Result<Option<Self>, ParseError> {
+        if tok.is_dash() {
+            Ok(None)
+        } else {
+            Self::required(tok, field).map(Some)
+        }
+    }
+}
+
+/// A duration in seconds as load balancers log it: a number, `-1` when the step did not happen
+/// (no target reached, connection closed early), or `-` when the field is empty.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Seconds {
+    Value(f64),
+    NotApplicable,
+    Missing,
+}
+
+impl Seconds {
+    pub(crate) fn parse(tok: Token<'_>, field: &'static str) -> Result<Self, ParseError> {
+        if tok.is_dash() {
+            return Ok(Seconds::Missing);
+        }
+        let v = parse_f64(tok.raw()).ok_or(ParseError::BadNumber { field })?;
+        Ok(if v == -1.0 {
+            Seconds::NotApplicable
+        } else {
+            Seconds::Value(v)
+        })
+    }
+
+    /// The duration when the step happened; `None` for `-1` and `-`.
+    pub fn get(self) -> Option<f64> {
+        match self {
+            Seconds::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The number as logged, `-1.0` included (Vector and the Athena columns keep it).
+    pub fn logged(self) -> Option<f64> {
+        match self {
+            Seconds::Value(v) => Some(v),
+            Seconds::NotApplicable => Some(-1.0),
+            Seconds::Missing => None,
+        }
+    }
+}
+
+/// Unsigned decimal digits only (no sign, no spaces); `None` on anything else or overflow.
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(v)
+}
+
+pub fn parse_u16(b: &[u8]) -> Option<u16> {
+    parse_u64(b).and_then(|v| u16::try_from(v).ok())
+}
+
+/// Optional signed integer (`-1` allowed); `None` for anything else.
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    match b {
+        [b'-', rest @ ..] => parse_u64(rest)
+            .and_then(|v| i64::try_from(v).ok())
+            .map(|v| -v),
+        _ => parse_u64(b).and_then(|v| i64::try_from(v).ok()),
+    }
+}
+
+/// A plain decimal number (`0.000`, `-1`, `12.5`); rejects `inf`, `NaN`, exponents-only junk.
+pub fn parse_f64(b: &[u8]) -> Option<f64> {
+    let first = *b.first()?;
+    if !(first.is_ascii_digit() || first == b'-' || first == b'.') {
+        return None;
+    }
+    let v: f64 = std::str::from_utf8(b).ok()?.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// A counter field where `-` means "none".
+pub(crate) fn opt_u64(tok: Token<'_>, field: &'static str) -> Result<Option<u64>, ParseError> {
+    if tok.is_dash() {
+        Ok(None)
+    } else {
+        parse_u64(tok.raw())
+            .map(Some)
+            .ok_or(ParseError::BadNumber { field })
+    }
+}
+
+/// A status code field where `-` means "none".
+pub(crate) fn opt_u16(tok: Token<'_>, field: &'static str) -> Result<Option<u16>, ParseError> {
+    if tok.is_dash() {
+        Ok(None)
+    } else {
+        parse_u16(tok.raw())
+            .map(Some)
+            .ok_or(ParseError::BadNumber { field })
+    }
+}
+
+/// The quoted request line `METHOD URL VERSION`, split at the first and the last space because the
+/// URL may hold spaces, brackets and junk. Each part is `None` where it is absent or `-`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub raw: Text<'a>,
+    pub method: Option<Text<'a>>,
+    pub url: Option<Text<'a>>,
+    pub version: Option<Text<'a>>,
+}
+
+impl<'a> Request<'a> {
+    pub fn split(raw: Text<'a>) -> Self {
+        let b = raw.raw();
+        let none = Request {
+            raw,
+            method: None,
+            url: None,
+            version: None,
+        };
+        // `"- - - "` (Classic ELB TCP listeners) and `"-"`: nothing at all.
+        if b.iter().all(|&c| c == b'-' || c == b' ') {
+            return none;
+        }
+        let part = |r: std::ops::Range<usize>| {
+            let t = raw.slice(r);
+            (!t.is_empty() && t.raw() != b"-").then_some(t)
+        };
+        let Some(first) = memchr(b' ', b) else {
+            // One word: a method, or a bare URL when it looks like one.
+            return if b.contains(&b'/') {
+                Request {
+                    url: part(0..b.len()),
+                    ..none
+                }
+            } else {
+                Request {
+                    method: part(0..b.len()),
+                    ..none
+                }
+            };
+        };
+        let last = memrchr(b' ', b).unwrap_or(first);
+        if first == last {
+            // Two parts: `METHOD URL` (version missing) or `METHOD HTTP/x`.
+            let second = first + 1..b.len();
+            let is_version = b[first + 1..].starts_with(b"HTTP/");
+            return Request {
+                method: part(0..first),
+                url: if is_version {
+                    None
+                } else {
+                    part(second.clone())
+                },
+                version: if is_version { part(second) } else { None },
+                ..none
+            };
+        }
+        Request {
+            method: part(0..first),
+            url: part(first + 1..last),
+            version: part(last + 1..b.len()),
+            ..none
+        }
+    }
+
+    /// Scheme, domain, port, path and query of the URL, borrowed from the line.
+    pub fn url_parts(&self) -> Option<UrlParts<'a>> {
+        self.url.map(UrlParts::parse)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_forms() {
+        type Addr<'s> = (&'s str, Option<u16>);
+        let cases: &[(&str, Option<Addr>)] = &[
+            ("192.168.131.39:2817", Some(("192.168.131.39", Some(2817)))),
+            ("2001:db8::1:443", Some(("2001:db8::1", Some(443)))),
+            ("[2001:db8::1]:443", Some(("2001:db8::1", Some(443)))),
+            ("[::1]:80", Some(("::1", Some(80)))),
+            ("[::1]", Some(("::1", None))),
+            ("10.0.0.1", Some(("10.0.0.1", None))),
+            ("10.0.0.1:99999", None),
+            ("10.0.0.1:x", None),
+            (":80", None),
+            ("[::1]x", None),
+            ("", None),
+        ];
+        for (raw, want) in cases {
+            let got = HostPort::parse(raw.as_bytes()).map(|h| (h.ip, h.port));
+            assert_eq!(got, *want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"-1"), None);
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(parse_i64(b"-1"), Some(-1));
+        assert_eq!(parse_f64(b"0.000"), Some(0.0));
+        assert_eq!(parse_f64(b"-1"), Some(-1.0));
+        assert_eq!(parse_f64(b"inf"), None);
+        assert_eq!(parse_f64(b"NaN"), None);
+        assert_eq!(parse_f64(b"1e999"), None);
+    }
+
+    type Parts = (Option<String>, Option<String>, Option<String>);
+
+    fn split(s: &str) -> Parts {
+        let r = Request::split(Text::escaped(s.as_bytes()));
+        let f = |t: Option<Text>| t.map(|t| t.to_str_lossy().into_owned());
+        (f(r.method), f(r.url), f(r.version))
+    }
+
+    #[test]
+    fn request_line_forms() {
+        let s = |v: &str| Some(v.to_string());
+        let cases: &[(&str, Parts)] = &[
+            (
+                "GET http://www.example.com:80/ HTTP/1.1",
+                (s("GET"), s("http://www.example.com:80/"), s("HTTP/1.1")),
+            ),
+            (
+                "GET http://h:80/a b [c] {d} HTTP/1.1",
+                (s("GET"), s("http://h:80/a b [c] {d}"), s("HTTP/1.1")),
+            ),
+            ("- http://host:80- -", (None, s("http://host:80-"), None)),
+            (
+                "GET http://host:80/x ",
+                (s("GET"), s("http://host:80/x"), None),
+            ),
+            (
+                "GET http://host:80/x",
+                (s("GET"), s("http://host:80/x"), None),
+            ),
+            ("GET HTTP/1.1", (s("GET"), None, s("HTTP/1.1"))),
+            ("- - - ", (None, None, None)),
+            ("-", (None, None, None)),
+            ("", (None, None, None)),
+            ("GET", (s("GET"), None, None)),
+            (
+                r#"GET http://h/\"x\" HTTP/2.0"#,
+                (s("GET"), s(r#"http://h/"x""#), s("HTTP/2.0")),
+            ),
+            ("  ", (None, None, None)),
+            (" x ", (None, s("x"), None)),
+        ];
+        for (line, want) in cases {
+            assert_eq!(&split(line), want, "{line:?}");
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Alerts: the one [`Alert`] model every producer and source is turned into, the normalisers that
+//! detect and translate source payloads, and the Slack Block Kit rendering.
+//!
+//! Everything here is pure: no I/O, no clock, no environment. Callers (the `slack-fanout` Lambda,
+//! the `fleetwatch alerts render` command, internal producers) hand in strings and plain data and
+//! get plain data back.
+//!
+//! ```
+//! use fleetwatch_alerts::{normalise, render, RenderOptions};
+//!
+//! let normalised = normalise(r#"{"title": "Disk almost full", "host": "db-1"}"#).unwrap();
+//! let message = render(&normalised.alerts[0], &RenderOptions::default());
+//! assert!(message.text.contains("Disk almost full"));
+//! ```
+
+pub mod alert;
+pub mod hash;
+pub mod normalise;
+pub mod render;
+pub mod text;
+pub mod time;
+
+pub use alert::{Alert, Field, Link, Severity, Source, Status};
+pub use normalise::{Envelope, NormaliseError, Normalised, PayloadKind, normalise};
+pub use render::{RenderOptions, SlackMessage, render, render_digest, render_digest_with};
