@@ -47,10 +47,9 @@ impl<'a> Timestamp<'a> {
         let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64;
         // The checks above make the text ASCII.
         let text = std::str::from_utf8(raw).ok()?;
-        Some(Timestamp {
-            text,
-            epoch_nanos: secs * 1_000_000_000 + nanos,
-        })
+        // Years outside 1678..2262 do not fit i64 nanoseconds: not a load balancer timestamp.
+        let epoch_nanos = secs.checked_mul(1_000_000_000)?.checked_add(nanos)?;
+        Some(Timestamp { text, epoch_nanos })
     }
 
     /// The timestamp exactly as written in the log.
@@ -118,6 +117,19 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn years_beyond_i64_nanoseconds_are_not_timestamps() {
+        // Found by the property tests: 3025 overflowed the nanosecond epoch.
+        for raw in [
+            "3025-06-01T00:00:00.000000Z",
+            "1600-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            assert_eq!(Timestamp::parse(raw.as_bytes()), None, "{raw}");
+        }
+        assert!(Timestamp::parse(b"2262-04-11T00:00:00Z").is_some());
+    }
 
     #[test]
     fn accepts_documented_forms_and_converts_to_epoch() {
