@@ -125,12 +125,21 @@ pub struct BulkIndexer {
 
 impl BulkIndexer {
     pub fn new(config: BulkConfig, auth: Auth) -> Result<Self, BulkError> {
-        let http = reqwest::Client::builder()
+        let http = Self::http_client(&config)?;
+        Ok(Self::with_client(http, config, auth))
+    }
+
+    /// An HTTP client configured for `config`; share it between indexers to reuse connections.
+    pub fn http_client(config: &BulkConfig) -> Result<reqwest::Client, BulkError> {
+        reqwest::Client::builder()
             .timeout(config.request_timeout)
             .build()
-            .map_err(|e| BulkError::Client(e.to_string()))?;
+            .map_err(|e| BulkError::Client(e.to_string()))
+    }
+
+    pub fn with_client(http: reqwest::Client, config: BulkConfig, auth: Auth) -> Self {
         let url = format!("{}/_bulk", config.endpoint.trim_end_matches('/'));
-        Ok(Self {
+        Self {
             http,
             url,
             body: Vec::with_capacity(config.max_batch_bytes + 64 * 1024),
@@ -138,7 +147,7 @@ impl BulkIndexer {
             report: BulkReport::default(),
             config,
             auth,
-        })
+        }
     }
 
     /// Queues one document (a single-line JSON object) under `id`; sends a batch when full.

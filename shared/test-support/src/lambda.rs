@@ -1,0 +1,148 @@
+//! `cargo lambda watch`: the Lambda runtime API emulator, running the workspace's function
+//! binaries as Lambda would (the real `lambda_runtime` client loop, environment, invoke API).
+//! Started from the project's `.venv`; killed with its whole process group on drop.
+
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct LambdaWatch {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cargo_lambda() -> PathBuf {
+    workspace_root().join(".venv/bin/cargo-lambda")
+}
+
+impl LambdaWatch {
+    /// Starts the emulator with `env` for the functions; returns when it accepts invocations.
+    pub fn start(env: &[(String, String)]) -> LambdaWatch {
+        let binary = cargo_lambda();
+        assert!(
+            binary.exists(),
+            "{} not found: run `make setup`",
+            binary.display()
+        );
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free loopback port");
+        let log = std::env::temp_dir().join(format!("fleetwatch-lambda-watch-{port}.log"));
+        let file = std::fs::File::create(&log).expect("creating the watch log");
+        let mut command = Command::new(&binary);
+        command
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args(["--invoke-port", &port.to_string()])
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            // Its own process group, so dropping it also ends the function processes it runs.
+            .process_group(0);
+        for (key, value) in env {
+            command.arg("--env-var").arg(format!("{key}={value}"));
+        }
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: async-signal-safe calls only, in the child between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("spawning cargo lambda watch");
+        let mut watch = LambdaWatch { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let address = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = watch.child.try_wait() {
+                panic!(
+                    "cargo lambda watch exited with {status}: {}",
+                    watch.output()
+                );
+            }
+            if TcpStream::connect_timeout(&address.into(), Duration::from_millis(200)).is_ok() {
+                return watch;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("cargo lambda watch did not listen: {}", watch.output());
+    }
+
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `cargo lambda invoke <function> --data-file ...`: the function's JSON answer, or its error
+    /// output when the handler returned an error.
+    pub fn invoke(
+        &self,
+        function: &str,
+        event: &serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let data = tempfile_path(&format!("fleetwatch-event-{}.json", self.port));
+        std::fs::write(&data, event.to_string()).expect("writing the event file");
+        let output = Command::new(cargo_lambda())
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args([
+                "--invoke-port",
+                &self.port.to_string(),
+                "--output-format",
+                "json",
+            ])
+            .arg("--data-file")
+            .arg(&data)
+            .current_dir(workspace_root())
+            .output()
+            .expect("running cargo lambda invoke");
+        let _ = std::fs::remove_file(&data);
+        if !output.status.success() {
+            return Err(format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        serde_json::from_slice(&output.stdout)
+            .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    }
+}
+
+fn tempfile_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(name)
+}
+
+impl Drop for LambdaWatch {
+    fn drop(&mut self) {
+        // The whole group: the emulator and the function processes it started.
+        let group = self.child.id() as libc::pid_t;
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}

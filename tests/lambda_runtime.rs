@@ -1,0 +1,96 @@
+//! The deployable binaries under the real Lambda runtime API (`cargo lambda watch`), talking to
+//! moto: what `main` wires from the environment is what runs, not a test double.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use fleetwatch_test_support::lambda::LambdaWatch;
+use fleetwatch_test_support::moto::MotoServer;
+use serde_json::json;
+
+const LOGS: &str = "acme-alb-logs";
+const OUT: &str = "acme-alb-tables";
+
+fn sample_access_log() -> (String, Vec<u8>) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/alb");
+    let name = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.contains("_app.") && !n.starts_with("conn_log") && n.ends_with(".log.gz"))
+        .expect("a sample access log in events/alb");
+    let bytes = std::fs::read(dir.join(&name)).unwrap();
+    (
+        format!("AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/{name}"),
+        bytes,
+    )
+}
+
+fn s3_notification(bucket: &str, key: &str) -> serde_json::Value {
+    json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-25T10:06:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": {"key": key}}
+    }]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alb_logs_runs_under_the_lambda_runtime_api() {
+    let moto = MotoServer::start();
+    let aws = moto.clients().await;
+    let s3 = aws.s3();
+    for bucket in [LOGS, OUT] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let (key, bytes) = sample_access_log();
+    s3.put_object()
+        .bucket(LOGS)
+        .key(&key)
+        .body(bytes.into())
+        .send()
+        .await
+        .unwrap();
+
+    let mut env: Vec<(String, String)> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.extend([
+        ("FLEETWATCH_OUTPUT_BUCKET".to_string(), OUT.to_string()),
+        ("FLEETWATCH_OUTPUT_FORMAT".into(), "ndjson".into()),
+        (
+            "AWS_REQUEST_CHECKSUM_CALCULATION".into(),
+            "when_required".into(),
+        ),
+    ]);
+    let watch = LambdaWatch::start(&env);
+
+    let answer = watch
+        .invoke("alb-logs", &s3_notification(LOGS, &key))
+        .unwrap_or_else(|e| panic!("invoke failed: {e}\n{}", watch.output()));
+    assert_eq!(answer, json!({"objects": 1}));
+    let stored: BTreeSet<String> = s3
+        .list_objects_v2()
+        .bucket(OUT)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    assert!(
+        stored.iter().any(
+            |k| k.starts_with("alb/access/year=2026/month=11/day=25/elb=web/")
+                && k.ends_with(".ndjson.gz")
+        ),
+        "{stored:?}"
+    );
+
+    // A read that fails (no such bucket) is an error, so Lambda retries the invocation.
+    let error = watch
+        .invoke("alb-logs", &s3_notification("no-such-bucket", &key))
+        .unwrap_err();
+    assert!(error.contains("NoSuchBucket"), "{error}");
+}
