@@ -4,10 +4,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
 use aws_sdk_ssm::types::ParameterType;
 use aws_smithy_types::byte_stream::ByteStream;
 use fleetwatch_aws::envelope::ObjectRef;
@@ -196,43 +192,6 @@ async fn ssm_secure_string_is_read_decrypted_and_cached() {
     assert!(!error.to_string().contains("XXXXSECRET"));
 }
 
-async fn create_state_table(client: &aws_sdk_dynamodb::Client, table: &str) {
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 fn item(key: &str, value: &str, expires_at: u64) -> StateItem {
     StateItem {
         key: key.into(),
@@ -245,7 +204,7 @@ fn item(key: &str, value: &str, expires_at: u64) -> StateItem {
 async fn dynamodb_conditional_put_refuses_a_duplicate() {
     let moto = MotoServer::start();
     let dynamodb = moto.clients().await.dynamodb();
-    create_state_table(&dynamodb, "state").await;
+    moto.create_state_table("state").await;
     let store = DynamoStateStore::new(dynamodb.clone(), "state").with_clock(|| 1_000_000);
 
     let first = item("delivery#alert-1#ops", "posted", 2_000_000);

@@ -75,13 +75,13 @@ fn setup(settings: Settings) -> Setup {
             },
         ),
     ]);
-    let engine = Engine {
-        slack: SlackClient::new(fake.api_base_url(), Duration::from_secs(5)).unwrap(),
-        state: MemoryStateStore::default(),
-        dead_letters: MemoryQueue::default(),
+    let engine = Engine::new(
+        SlackClient::new(fake.api_base_url(), Duration::from_secs(5)).unwrap(),
+        MemoryStateStore::default(),
+        MemoryQueue::default(),
         destinations,
         settings,
-    };
+    );
     Setup {
         fake,
         webhook,
@@ -167,18 +167,25 @@ async fn a_rate_limit_beyond_the_deadline_hands_the_message_back_and_the_retry_p
     s.fake.fail_next(
         SlackTarget::Webhook(s.webhook.clone()),
         1,
-        SlackFault::rate_limited(30),
+        SlackFault::rate_limited(4),
     );
     let items = work(vec![delivery(alert(1, Status::Firing), "ops")]);
-    let outcome = s.engine.deliver(items.clone(), deadline(5)).await;
+    let outcome = s.engine.deliver(items.clone(), deadline(2)).await;
     assert_eq!(
         outcome.retry.into_iter().collect::<Vec<_>>(),
         vec!["m0".to_string()]
     );
     assert!(s.fake.delivered("ops").is_empty());
 
-    let retry = s.engine.deliver(items, deadline(5)).await;
+    // The next invocation still honours the hold: it waits out the rest of Retry-After.
+    let started = Instant::now();
+    let retry = s.engine.deliver(items, deadline(30)).await;
     assert_eq!((retry.delivered, retry.posted), (1, 1));
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(s.fake.delivered("ops").len(), 1);
 }
 

@@ -122,6 +122,55 @@ pub struct Engine<St, Q> {
     pub dead_letters: Q,
     pub destinations: HashMap<String, Destination>,
     pub settings: Settings,
+    /// Pacing outlives one invocation: a warm function's next batch must not burst again.
+    pacing: Pacing,
+}
+
+struct Pacing {
+    origin: Instant,
+    pacer: std::sync::Mutex<Pacer>,
+}
+
+impl Pacing {
+    /// Books the next post to `destination`; returns how long to wait first.
+    fn reserve(&self, destination: &str) -> std::time::Duration {
+        let now = self.origin.elapsed();
+        self.pacer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reserve(destination, now)
+    }
+
+    fn hold(&self, destination: &str, retry_after: Duration) {
+        let now = self.origin.elapsed();
+        self.pacer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .hold(destination, now, retry_after);
+    }
+}
+
+impl<St, Q> Engine<St, Q> {
+    pub fn new(
+        slack: SlackClient,
+        state: St,
+        dead_letters: Q,
+        destinations: HashMap<String, Destination>,
+        settings: Settings,
+    ) -> Self {
+        let pacing = Pacing {
+            origin: Instant::now(),
+            pacer: std::sync::Mutex::new(Pacer::new(settings.pace_interval, settings.pace_burst)),
+        };
+        Self {
+            slack,
+            state,
+            dead_letters,
+            destinations,
+            settings,
+            pacing,
+        }
+    }
 }
 
 enum Claim {
@@ -205,23 +254,13 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
         if claimed.is_empty() {
             return outcome;
         }
-        let mut pacer = Pacer::new(self.settings.pace_interval, self.settings.pace_burst);
-        let origin = Instant::now();
         if claimed.len() > self.settings.digest_threshold {
             let alerts: Vec<Alert> = claimed.iter().map(|(_, d)| (*d.alert).clone()).collect();
             let mentions = mentions_of(claimed.iter().map(|(_, d)| d));
             let message = render_digest_with(&alerts, &RenderOptions { mentions });
             let payload = serde_json::to_value(&message).expect("serialisable");
             let sent = self
-                .send(
-                    destination,
-                    &mut pacer,
-                    origin,
-                    deadline,
-                    &payload,
-                    None,
-                    &mut outcome,
-                )
+                .send(destination, deadline, &payload, None, &mut outcome)
                 .await;
             if matches!(sent, Sent::Posted(_)) {
                 outcome.digests += 1;
@@ -239,28 +278,12 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
             let payload = serde_json::to_value(&message).expect("serialisable");
             let sent = match &destination.target {
                 Target::Webhook { .. } => {
-                    self.send(
-                        destination,
-                        &mut pacer,
-                        origin,
-                        deadline,
-                        &payload,
-                        None,
-                        &mut outcome,
-                    )
-                    .await
+                    self.send(destination, deadline, &payload, None, &mut outcome)
+                        .await
                 }
                 Target::Bot { .. } => {
-                    self.send_threaded(
-                        destination,
-                        &mut pacer,
-                        origin,
-                        deadline,
-                        &delivery,
-                        &payload,
-                        &mut outcome,
-                    )
-                    .await
+                    self.send_threaded(destination, deadline, &delivery, &payload, &mut outcome)
+                        .await
                 }
             };
             self.settle(&[(message_id, delivery)], sent, &mut outcome)
@@ -271,12 +294,9 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
 
     /// Bot mode: the first message of a thread key becomes the parent; later ones reply in its
     /// thread and update the parent to the latest status.
-    #[allow(clippy::too_many_arguments)]
     async fn send_threaded(
         &self,
         destination: &Destination,
-        pacer: &mut Pacer,
-        origin: Instant,
         deadline: Instant,
         delivery: &Delivery,
         payload: &Value,
@@ -294,7 +314,7 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
         };
         let Some(parent) = parent else {
             let sent = self
-                .send(destination, pacer, origin, deadline, payload, None, outcome)
+                .send(destination, deadline, payload, None, outcome)
                 .await;
             if let Sent::Posted(Some(posted)) = &sent {
                 let record = ThreadRecord {
@@ -313,15 +333,7 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
             return sent;
         };
         let sent = self
-            .send(
-                destination,
-                pacer,
-                origin,
-                deadline,
-                payload,
-                Some(&parent.ts),
-                outcome,
-            )
+            .send(destination, deadline, payload, Some(&parent.ts), outcome)
             .await;
         if matches!(sent, Sent::Posted(_)) {
             // The parent shows the latest status; a failed update leaves the reply delivered.
@@ -332,7 +344,7 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
                 channel_id: parent.channel_id,
                 ts: parent.ts,
             };
-            let wait = pacer.reserve(&destination.name, origin.elapsed());
+            let wait = self.pacing.reserve(&destination.name);
             if Instant::now() + wait < deadline {
                 tokio::time::sleep(wait).await;
                 if let Err(error) = self.slack.update_message(token, &posted, payload).await {
@@ -345,12 +357,9 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
 
     /// Posts one payload, paced, honouring `Retry-After`, retrying transient failures, all
     /// within `deadline`.
-    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
         destination: &Destination,
-        pacer: &mut Pacer,
-        origin: Instant,
         deadline: Instant,
         payload: &Value,
         thread_ts: Option<&str>,
@@ -358,7 +367,7 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
     ) -> Sent {
         let mut failures = 0;
         loop {
-            let wait = pacer.reserve(&destination.name, origin.elapsed());
+            let wait = self.pacing.reserve(&destination.name);
             if Instant::now() + wait >= deadline {
                 return Sent::Requeue("out of time before the next allowed post".into());
             }
@@ -385,7 +394,7 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
                 }
                 Err(SlackError::RateLimited { retry_after }) => {
                     outcome.rate_limited += 1;
-                    pacer.hold(&destination.name, origin.elapsed(), retry_after);
+                    self.pacing.hold(&destination.name, retry_after);
                     if Instant::now() + retry_after >= deadline {
                         return Sent::Requeue(format!(
                             "rate limited for {retry_after:?}, beyond this invocation's time"

@@ -10,5 +10,6 @@ pub mod engine;
 pub mod handler;
 pub mod intake;
 pub mod records;
+pub mod wiring;
 
 pub use engine::{Delivery, Destination, Engine, Outcome, Settings, Target, WorkItem};

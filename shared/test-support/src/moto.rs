@@ -123,6 +123,50 @@ impl MotoServer {
         AwsClients::from_sdk_config(self.sdk_config().await)
     }
 
+    /// Creates a table with the schema of `template.yaml`'s state table (`pk` string key,
+    /// `expires_at` TTL attribute).
+    pub async fn create_state_table(&self, name: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let client = self.clients().await.dynamodb();
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("complete attribute definition"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("complete key schema"),
+            )
+            .send()
+            .await
+            .expect("creating the state table in moto");
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .expect("complete TTL specification"),
+            )
+            .send()
+            .await
+            .expect("enabling TTL in moto");
+    }
+
     /// The environment a function process needs to talk to this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
