@@ -1,0 +1,115 @@
+//! The secrets of the routing configuration's destinations (webhook URLs, bot tokens): from a
+//! local file mapping parameter names to values, or from SSM Parameter Store as the function
+//! reads them. Values are `Secret`s from the moment they are read: never printed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use fleetwatch_aws::AwsClients;
+use fleetwatch_aws::ssm::{Secret, SecretError, SecretSource, SsmSecrets, StaticSecrets};
+use fleetwatch_fanout::{Destination, Target};
+use fleetwatch_routing::Config;
+
+use crate::outcome::Fatal;
+
+pub enum Secrets {
+    /// `--secrets FILE`: YAML or JSON, `parameter name: value`.
+    File { path: String, values: StaticSecrets },
+    /// Parameter Store, with the credentials and region of the environment.
+    Ssm(SsmSecrets),
+}
+
+impl Secrets {
+    pub fn from_file(path: &Path) -> Result<Self, Fatal> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Fatal::Usage(format!("{name}: cannot read: {e}")))?;
+        // The error says where, never what: the text holds secrets.
+        let map: BTreeMap<String, String> = serde_yaml_ng::from_str(&text).map_err(|e| {
+            let place = e
+                .location()
+                .map(|l| format!(" (line {} column {})", l.line(), l.column()))
+                .unwrap_or_default();
+            Fatal::Usage(format!(
+                "{name}: not a map of parameter name to text value{place}"
+            ))
+        })?;
+        let values = map
+            .into_iter()
+            .fold(StaticSecrets::default(), |secrets, (parameter, value)| {
+                secrets.with(parameter, value)
+            });
+        Ok(Secrets::File { path: name, values })
+    }
+
+    pub async fn from_ssm() -> Self {
+        let aws = AwsClients::from_env().await;
+        Secrets::Ssm(SsmSecrets::new(aws.ssm(), Duration::from_secs(300)))
+    }
+
+    async fn secret(&self, parameter: &str) -> Result<Secret, Fatal> {
+        let result = match self {
+            Secrets::File { values, .. } => values.secret(parameter).await,
+            Secrets::Ssm(ssm) => ssm.secret(parameter).await,
+        };
+        result.map_err(|error| match (self, error) {
+            (Secrets::File { path, .. }, SecretError::NotFound { name }) => {
+                Fatal::Usage(format!("{path} has no value for {name}"))
+            }
+            (Secrets::Ssm(_), error @ SecretError::NotFound { .. }) => {
+                Fatal::Usage(format!("SSM Parameter Store: {error}"))
+            }
+            (_, error) => Fatal::Environment(format!("SSM Parameter Store: {error}")),
+        })
+    }
+
+    /// The delivery targets of the configuration's destinations named in `wanted`, with their
+    /// secrets. Only those: a test of one route needs only its own secrets.
+    pub async fn resolve<'a>(
+        &self,
+        config: &Config,
+        wanted: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashMap<String, Destination>, Fatal> {
+        let mut destinations = HashMap::new();
+        for name in wanted {
+            if destinations.contains_key(name) {
+                continue;
+            }
+            let Some(destination) = config.destination(name) else {
+                // Routing only names configured destinations; the engine dead-letters others.
+                continue;
+            };
+            let in_destination =
+                |fatal: Fatal| prefix_fatal(fatal, &format!("destination {name}: "));
+            let target = match destination {
+                fleetwatch_routing::Destination::Webhook { url_parameter } => Target::Webhook {
+                    url: self.secret(url_parameter).await.map_err(in_destination)?,
+                },
+                fleetwatch_routing::Destination::Bot {
+                    token_parameter,
+                    channel,
+                } => Target::Bot {
+                    token: self.secret(token_parameter).await.map_err(in_destination)?,
+                    channel: channel.clone(),
+                },
+            };
+            destinations.insert(
+                name.to_string(),
+                Destination {
+                    name: name.to_string(),
+                    target,
+                },
+            );
+        }
+        Ok(destinations)
+    }
+}
+
+fn prefix_fatal(fatal: Fatal, prefix: &str) -> Fatal {
+    match fatal {
+        Fatal::Usage(message) => Fatal::Usage(format!("{prefix}{message}")),
+        Fatal::Environment(message) => Fatal::Environment(format!("{prefix}{message}")),
+        other => other,
+    }
+}
