@@ -13,12 +13,21 @@ ARM64 := aarch64-unknown-linux-gnu
 # Functions to build are the `Binary` build properties of template.yaml.
 FUNCTIONS = $(shell sed -n 's/^ *Binary: *//p' template.yaml)
 
-.PHONY: help setup toolchain test fmt lint unit template lambda-build clean-venv
+DEMO_OUT := target/demo
+
+.PHONY: help demo setup toolchain test lambda-build clean-venv
 
 help:
+	@echo "make demo          the alb-logs job on the sample logs in events/alb, locally (no AWS account)"
 	@echo "make setup         install the pinned test tools into $(VENV) and the arm64 Rust target"
 	@echo "make test          setup, fmt check, clippy, all tests, sam validate --lint, arm64 release build"
 	@echo "make lambda-build  cargo lambda build --release --arm64 of every function in template.yaml"
+
+# The same pipeline as the Lambda, with local sinks: documents, Parquet and dead letters under
+# $(DEMO_OUT), then the report.
+demo:
+	rm -rf $(DEMO_OUT)
+	cargo run --quiet --locked -p fleetwatch-cli -- alb run --out $(DEMO_OUT) events/alb
 
 setup: $(VENV)/.installed toolchain
 

@@ -22,6 +22,7 @@ use fleetwatch_aws::envelope::ObjectRef;
 use fleetwatch_aws::s3::{ObjectBody, ObjectError, ObjectSource, S3ObjectSource};
 use fleetwatch_test_support::bulk::{BulkFake, ItemFault};
 use fleetwatch_test_support::moto::MotoServer;
+use fleetwatch_test_support::sqs::lambda_event;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::{Value, json};
 
@@ -200,23 +201,7 @@ impl World {
             .unwrap()
             .messages
             .unwrap_or_default();
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": {"ApproximateReceiveCount": "1"},
-                    "messageAttributes": {},
-                    "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:alb-logs",
-                    "awsRegion": "us-east-1"
-                })
-            })
-            .collect();
-        json!({ "Records": records })
+        lambda_event(&messages, "arn:aws:sqs:us-east-1:123456789012:alb-logs")
     }
 
     async fn output_keys(&self) -> BTreeSet<String> {

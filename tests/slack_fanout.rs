@@ -13,6 +13,7 @@ use fleetwatch_fanout::handler::MetricsOut;
 use fleetwatch_fanout::wiring::{FanoutConfig, SlackFanout, build_handler};
 use fleetwatch_test_support::moto::MotoServer;
 use fleetwatch_test_support::slack::{SlackFake, SlackFault, SlackTarget, WebhookError};
+use fleetwatch_test_support::sqs::lambda_event;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -187,7 +188,7 @@ impl World {
             if messages.is_empty() {
                 return events;
             }
-            let event = sqs_event(&messages);
+            let event = lambda_event(&messages, "arn:aws:sqs:us-east-1:123456789012:alerts");
             let deadline = Instant::now() + Duration::from_secs(60);
             let response = handler.handle(event.clone(), deadline).await.unwrap();
             let failed: BTreeSet<&str> = response["batchItemFailures"]
@@ -266,21 +267,6 @@ async fn put_parameter(ssm: &aws_sdk_ssm::Client, name: &str, value: &str, secur
         .send()
         .await
         .unwrap();
-}
-
-fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            json!({
-                "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
-                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                "md5OfBody": m.md5_of_body(), "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:alerts", "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
 }
 
 const TEAMS: [&str; 4] = ["a", "b", "c", "deploy"];

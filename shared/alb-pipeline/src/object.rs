@@ -166,7 +166,12 @@ impl Pipeline {
         }
         let outcome: PassOutcome = match outcome {
             Ok(outcome) => outcome,
-            Err(PassError::Corrupt { read, source }) => {
+            Err(PassError::Corrupt {
+                read,
+                source,
+                partial,
+            }) => {
+                report.stats = *partial;
                 report.corrupt = Some(format!("corrupt content after {read} bytes: {source}"));
                 return self.finish_corrupt(report, session).await;
             }

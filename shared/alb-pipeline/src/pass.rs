@@ -87,7 +87,12 @@ pub enum PassError {
     /// The content is not readable as gzip/text (corrupt or truncated gzip): retrying the same
     /// bytes cannot help. The lines before the damage were processed.
     #[error("the object is corrupt after {read} bytes: {source}")]
-    Corrupt { read: u64, source: io::Error },
+    Corrupt {
+        read: u64,
+        source: io::Error,
+        /// Statistics of the lines before the damage (their documents were handed over).
+        partial: Box<Stats>,
+    },
     /// The local table or dead-letter file could not be written.
     #[error("writing local output: {0}")]
     Output(io::Error),
@@ -172,19 +177,27 @@ pub fn run_pass<R: Read>(
     if cancelled {
         return Err(PassError::Cancelled);
     }
-    let (compressed, totals) = result.map_err(|error| {
-        if source.failed {
-            PassError::Read {
+    let (compressed, totals) = match result {
+        Ok(done) => done,
+        Err(error) if source.failed => {
+            return Err(PassError::Read {
                 read: source.read,
                 source: error,
-            }
-        } else {
-            PassError::Corrupt {
-                read: source.read,
-                source: error,
-            }
+            });
         }
-    })?;
+        Err(error) => {
+            // Corrupt content: what was read before the damage still counts; hand over its
+            // last documents and report its statistics.
+            if !batch.docs.is_empty() && !emit(batch) {
+                return Err(PassError::Cancelled);
+            }
+            return Err(PassError::Corrupt {
+                read: source.read,
+                source: error,
+                partial: Box::new(stats),
+            });
+        }
+    };
     if !batch.docs.is_empty() && !emit(batch) {
         return Err(PassError::Cancelled);
     }
@@ -418,16 +431,22 @@ mod tests {
         let mut damaged = object();
         let middle = damaged.len() / 2;
         damaged.truncate(middle);
+        let mut documents = 0;
         let result = run_pass(
             &damaged[..],
             LogKind::Access,
             &config(dir.path(), None),
-            |_| true,
+            |batch| {
+                documents += batch.docs.len() as u64;
+                true
+            },
         );
-        assert!(
-            matches!(result, Err(PassError::Corrupt { .. })),
-            "{result:?}"
-        );
+        let Err(PassError::Corrupt { partial, .. }) = result else {
+            panic!("{result:?}");
+        };
+        // Every line read before the damage was handed over and counted.
+        assert!(partial.parsed > 0);
+        assert_eq!(documents, partial.parsed);
 
         struct FailsAfter(Vec<u8>, usize);
         impl Read for FailsAfter {

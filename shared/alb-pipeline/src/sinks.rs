@@ -38,15 +38,6 @@ pub enum SinkError {
     },
 }
 
-impl SinkError {
-    /// Worth retrying the object: the cluster was busy or unreachable. A refused request
-    /// (authentication, permissions) is retried too: the message then ends in the DLQ with the
-    /// reason in the logs instead of being acknowledged and lost.
-    pub fn is_retryable(&self) -> bool {
-        true
-    }
-}
-
 pub enum SearchSession {
     None,
     Bulk(Box<BulkIndexer>),

@@ -11,3 +11,4 @@ pub mod bulk;
 pub mod lambda;
 pub mod moto;
 pub mod slack;
+pub mod sqs;
