@@ -25,7 +25,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The next field; the line ending here is an error while fewer than `required` were read.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next(&mut self) -> Result<Token<'a>, ParseError> {
         match self.tok.next_token()? {
             Some(t) => {
@@ -40,7 +40,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The next field of the optional tail: `None` once the line has ended.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn optional(&mut self) -> Result<Option<Token<'a>>, ParseError> {
         let t = self.tok.next_token()?;
         if t.is_some() {

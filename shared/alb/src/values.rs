@@ -137,6 +137,41 @@ pub fn parse_i64(b: &[u8]) -> Option<i64> {
 
 /// A plain decimal number (`0.000`, `-1`, `12.5`); rejects `inf`, `NaN`, exponents-only junk.
 pub fn parse_f64(b: &[u8]) -> Option<f64> {
+    if let Some(v) = parse_short_decimal(b) {
+        return Some(v);
+    }
+    parse_f64_std(b)
+}
+
+/// `\d+\.\d+` (what ALB writes: `0.001`) with at most 15 digits in all, computed as
+/// `integer / 10^k`. Both operands are exact in `f64` (below 2^53 and 10^22), and IEEE division
+/// rounds correctly, so the result is the correctly rounded value of the decimal: exactly what
+/// `f64::from_str` returns. Anything else: `None` (the caller falls back to `from_str`).
+#[inline]
+fn parse_short_decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    if b.len() > 16 {
+        return None;
+    }
+    let dot = b.iter().position(|&c| c == b'.')?;
+    let (int, frac) = (&b[..dot], &b[dot + 1..]);
+    if int.is_empty() || frac.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in int.iter().chain(frac) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    Some(n as f64 / POW10[frac.len()])
+}
+
+fn parse_f64_std(b: &[u8]) -> Option<f64> {
     let first = *b.first()?;
     if !(first.is_ascii_digit() || first == b'-' || first == b'.') {
         return None;
@@ -262,6 +297,54 @@ mod tests {
             let got = HostPort::parse(raw.as_bytes()).map(|h| (h.ip, h.port));
             assert_eq!(got, *want, "{raw}");
         }
+    }
+
+    #[test]
+    fn short_decimals_equal_from_str() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let check = |s: &str| {
+            let want: f64 = s.parse().unwrap();
+            let got = parse_f64(s.as_bytes()).unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{s}");
+        };
+        for ms in 0..200_000u64 {
+            check(&format!("{}.{:03}", ms / 1000, ms % 1000));
+        }
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let int_digits = 1 + (state % 8) as usize;
+            let frac_digits = 1 + ((state >> 8) % 8) as usize;
+            let digits = format!("{:016}", state >> 12);
+            let digits = &digits[digits.len() - int_digits - frac_digits..];
+            check(&format!(
+                "{}.{}",
+                &digits[..int_digits],
+                &digits[int_digits..]
+            ));
+        }
+        for s in [
+            "0.0",
+            "000.000",
+            "1.5",
+            "999999999999999.9",
+            "9.999999999999999",
+            "0.000000000000001",
+            "-1",
+            "-1.000",
+            "-0.000",
+            "12",
+            "1e3",
+            "1.5e2",
+            ".5",
+            "5.",
+        ] {
+            check(s);
+        }
+        assert_eq!(parse_f64(b"1.2.3"), None);
+        assert_eq!(parse_f64(b"1.x"), None);
+        assert_eq!(parse_f64(b"+1.0"), None);
     }
 
     #[test]

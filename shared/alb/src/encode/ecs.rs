@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use super::json::JsonWriter;
+use super::json::{JsonWriter, write_f64, write_str, write_text};
 use super::split_tls_protocol;
 use crate::tokenize::Text;
 use crate::values::{HostPort, Request};
@@ -40,7 +40,350 @@ pub fn encode(record: &Record<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// The ECS document of an access line. This is the hot path of the pipeline, so the document's
+/// fixed parts (keys, nested-object openings, constant values) are written as precomputed
+/// literals rather than member by member; the output is byte for byte that of the generic
+/// [`JsonWriter`] form (`access_reference`, compared in the tests).
 pub fn access(r: &AccessRecord<'_>, out: &mut Vec<u8>) {
+    out.reserve(1024);
+    lit(out, b"{\"@timestamp\":");
+    timestamp(out, r.time.as_str());
+
+    // event
+    lit(
+        out,
+        b",\"event\":{\"kind\":\"event\",\"category\":[\"web\"]",
+    );
+    match r.elb_status_code {
+        Some(s) if s < 400 => lit(out, b",\"outcome\":\"success\""),
+        Some(_) => lit(out, b",\"outcome\":\"failure\""),
+        None => {}
+    }
+    if let Some(t) = r.request_creation_time {
+        lit(out, b",\"start\":");
+        timestamp(out, t.as_str());
+    }
+    lit(out, b",\"end\":");
+    timestamp(out, r.time.as_str());
+    lit(
+        out,
+        b"},\"cloud\":{\"provider\":\"aws\"},\"source\":{\"address\":",
+    );
+
+    // source
+    write_str(out, r.client.ip.as_bytes());
+    if is_ip(r.client.ip.as_bytes()) {
+        lit(out, b",\"ip\":");
+        write_str(out, r.client.ip.as_bytes());
+    }
+    if let Some(p) = r.client.port {
+        lit(out, b",\"port\":");
+        int(out, p);
+    }
+    out.push(b'}');
+
+    if let Some(d) = r
+        .domain_name
+        .map(|d| d.trim_spaces())
+        .filter(|d| !d.is_empty())
+    {
+        lit(out, b",\"destination\":{\"domain\":");
+        text(out, d);
+        out.push(b'}');
+    }
+
+    fast_http(
+        out,
+        &r.request,
+        r.elb_status_code,
+        r.received_bytes,
+        r.sent_bytes,
+    );
+    if let Some(original) = r.request.url {
+        fast_url(out, original);
+    }
+    if let Some(ua) = r.user_agent {
+        lit(out, b",\"user_agent\":{\"original\":");
+        text(out, ua);
+        out.push(b'}');
+    }
+    fast_tls(out, r.ssl_cipher, r.ssl_protocol);
+    if let Some(t) = r.trace_id {
+        lit(out, b",\"trace\":{\"id\":");
+        text(out, t);
+        out.push(b'}');
+    }
+
+    lit(out, b",\"aws\":{\"elb\":{\"name\":");
+    text(out, r.elb);
+    lit(out, b",\"type\":");
+    text(out, r.request_type);
+    lit(
+        out,
+        b",\"protocol\":\"http\",\"load_balancer_type\":\"application\",\"log_kind\":\"access\"",
+    );
+    fast_backend(out, r.target.as_ref(), r.target_status_code);
+    if let Some(v) = r.request_processing_time.get() {
+        lit(out, b",\"request_processing_time\":{\"sec\":");
+        write_f64(out, v);
+        out.push(b'}');
+    }
+    if let Some(v) = r.target_processing_time.get() {
+        lit(out, b",\"backend_processing_time\":{\"sec\":");
+        write_f64(out, v);
+        out.push(b'}');
+    }
+    if let Some(v) = r.response_processing_time.get() {
+        lit(out, b",\"response_processing_time\":{\"sec\":");
+        write_f64(out, v);
+        out.push(b'}');
+    }
+    if let Some(t) = r.target_group_arn {
+        lit(out, b",\"target_group\":{\"arn\":");
+        text(out, t);
+        out.push(b'}');
+    }
+    opt_member(out, b",\"trace_id\":", r.trace_id);
+    if let Some(p) = r.matched_rule_priority {
+        lit(out, b",\"matched_rule_priority\":\"");
+        out.extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+        out.push(b'"');
+    }
+    list(out, b",\"action_executed\":[", r.actions());
+    if let Some(l) = r.target_port_list {
+        list(out, b",\"target_port\":[", l.iter());
+    }
+    if let Some(l) = r.target_status_code_list {
+        list(out, b",\"target_status_code\":[", l.iter());
+    }
+    opt_member(out, b",\"classification\":", r.classification);
+    opt_member(out, b",\"classification_reason\":", r.classification_reason);
+    opt_member(out, b",\"redirect_url\":", r.redirect_url);
+    if let Some(t) = r.error_reason {
+        lit(out, b",\"error\":{\"reason\":");
+        text(out, t);
+        out.push(b'}');
+    }
+    if let Some(t) = r.chosen_cert_arn {
+        lit(out, b",\"chosen_cert\":{\"arn\":");
+        text(out, t);
+        out.push(b'}');
+    }
+    opt_member(out, b",\"ssl_cipher\":", r.ssl_cipher);
+    opt_member(out, b",\"ssl_protocol\":", r.ssl_protocol);
+    opt_member(out, b",\"connection_trace_id\":", r.conn_trace_id);
+    opt_member(out, b",\"transformed_host\":", r.transformed_host);
+    opt_member(out, b",\"transformed_uri\":", r.transformed_uri);
+    opt_member(
+        out,
+        b",\"request_transform_status\":",
+        r.request_transform_status,
+    );
+    list(out, b",\"extra\":[", r.extra.iter());
+    lit(out, b"}}}");
+}
+
+#[inline(always)]
+fn lit(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
+}
+
+/// A validated [`crate::time::Timestamp`]'s text: digits, `-`, `T`, `:`, `.` and `Z` only, so
+/// nothing to escape.
+#[inline]
+fn timestamp(out: &mut Vec<u8>, t: &str) {
+    out.push(b'"');
+    out.extend_from_slice(t.as_bytes());
+    out.push(b'"');
+}
+
+#[inline]
+fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+#[inline]
+fn text(out: &mut Vec<u8>, t: Text<'_>) {
+    write_text(out, t);
+}
+
+/// `prefix` (`,"key":`) and the value, when there is one.
+#[inline]
+fn opt_member(out: &mut Vec<u8>, prefix: &[u8], value: Option<Text<'_>>) {
+    if let Some(v) = value {
+        out.extend_from_slice(prefix);
+        text(out, v);
+    }
+}
+
+/// `prefix` (`,"key":[`), the items and `]`; nothing for an empty list.
+#[inline]
+fn list<'t>(out: &mut Vec<u8>, prefix: &[u8], items: impl Iterator<Item = Text<'t>>) {
+    let mut first = true;
+    for item in items {
+        if first {
+            out.extend_from_slice(prefix);
+            first = false;
+        } else {
+            out.push(b',');
+        }
+        text(out, item);
+    }
+    if !first {
+        out.push(b']');
+    }
+}
+
+/// A comma before every member of an object but the first.
+#[inline(always)]
+fn comma(out: &mut Vec<u8>, first: &mut bool) {
+    if *first {
+        *first = false;
+    } else {
+        out.push(b',');
+    }
+}
+
+/// [`http`] with literals.
+fn fast_http(
+    out: &mut Vec<u8>,
+    request: &Request<'_>,
+    status: Option<u16>,
+    received: Option<u64>,
+    sent: Option<u64>,
+) {
+    let version = request.version.and_then(|v| {
+        let b = v.raw();
+        let number = if b.starts_with(b"HTTP/") {
+            v.slice(5..b.len())
+        } else {
+            v
+        };
+        (!number.is_empty()).then_some(number)
+    });
+    let method = request.method;
+    if method.is_none()
+        && received.is_none()
+        && status.is_none()
+        && sent.is_none()
+        && version.is_none()
+    {
+        return;
+    }
+    lit(out, b",\"http\":{");
+    let mut first = true;
+    if method.is_some() || received.is_some() {
+        first = false;
+        lit(out, b"\"request\":{");
+        let mut inner = true;
+        if let Some(m) = method {
+            inner = false;
+            lit(out, b"\"method\":");
+            text(out, m);
+        }
+        if let Some(n) = received {
+            comma(out, &mut inner);
+            lit(out, b"\"body\":{\"bytes\":");
+            int(out, n);
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+    if status.is_some() || sent.is_some() {
+        comma(out, &mut first);
+        lit(out, b"\"response\":{");
+        let mut inner = true;
+        if let Some(s) = status {
+            inner = false;
+            lit(out, b"\"status_code\":");
+            int(out, s);
+        }
+        if let Some(n) = sent {
+            comma(out, &mut inner);
+            lit(out, b"\"body\":{\"bytes\":");
+            int(out, n);
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+    if let Some(v) = version {
+        comma(out, &mut first);
+        lit(out, b"\"version\":");
+        text(out, v);
+    }
+    out.push(b'}');
+}
+
+/// [`url`] with literals.
+fn fast_url(out: &mut Vec<u8>, original: Text<'_>) {
+    let parts = crate::url::UrlParts::parse(original);
+    lit(out, b",\"url\":{\"original\":");
+    text(out, original);
+    opt_member(out, b",\"scheme\":", parts.scheme);
+    opt_member(out, b",\"domain\":", parts.domain);
+    if let Some(p) = parts.port {
+        lit(out, b",\"port\":");
+        int(out, p);
+    }
+    opt_member(out, b",\"path\":", parts.path);
+    opt_member(out, b",\"query\":", parts.query);
+    opt_member(out, b",\"fragment\":", parts.fragment);
+    out.push(b'}');
+}
+
+/// [`tls`] with literals.
+fn fast_tls(out: &mut Vec<u8>, cipher: Option<Text<'_>>, protocol: Option<Text<'_>>) {
+    let version = protocol.and_then(|p| split_tls_protocol(p.raw()));
+    if cipher.is_none() && version.is_none() {
+        return;
+    }
+    lit(out, b",\"tls\":{");
+    let mut first = true;
+    if let Some(c) = cipher {
+        first = false;
+        lit(out, b"\"cipher\":");
+        text(out, c);
+    }
+    if let Some((name, version)) = version {
+        comma(out, &mut first);
+        lit(out, b"\"version\":");
+        write_str(out, version.as_str().as_bytes());
+        lit(out, b",\"version_protocol\":");
+        write_str(out, name.as_bytes());
+    }
+    out.push(b'}');
+}
+
+/// [`backend`] with literals.
+fn fast_backend(out: &mut Vec<u8>, target: Option<&HostPort<'_>>, status: Option<u16>) {
+    if target.is_none() && status.is_none() {
+        return;
+    }
+    lit(out, b",\"backend\":{");
+    let mut first = true;
+    if let Some(t) = target {
+        first = false;
+        lit(out, b"\"ip\":");
+        write_str(out, t.ip.as_bytes());
+        if let Some(p) = t.port {
+            lit(out, b",\"port\":\"");
+            int(out, p);
+            out.push(b'"');
+        }
+    }
+    if let Some(s) = status {
+        comma(out, &mut first);
+        lit(out, b"\"http\":{\"response\":{\"status_code\":");
+        int(out, s);
+        out.extend_from_slice(b"}}");
+    }
+    out.push(b'}');
+}
+
+/// The access document written through the generic [`JsonWriter`]: the straightforward form of
+/// [`access`], kept to check the optimized encoder against.
+#[cfg(test)]
+pub(crate) fn access_reference(r: &AccessRecord<'_>, out: &mut Vec<u8>) {
     let mut w = JsonWriter::new(out);
     w.timestamp("@timestamp", r.time);
     event(
@@ -364,7 +707,35 @@ fn source(w: &mut JsonWriter<'_>, client: &HostPort<'_>, bytes: Option<u64>) {
 }
 
 fn is_ip(b: &[u8]) -> bool {
-    std::str::from_utf8(b).is_ok_and(|s| s.parse::<IpAddr>().is_ok())
+    is_plain_ipv4(b) || std::str::from_utf8(b).is_ok_and(|s| s.parse::<IpAddr>().is_ok())
+}
+
+/// `a.b.c.d` with each part 0-255 in decimal without leading zeros: a subset of what
+/// `Ipv4Addr::from_str` accepts (the usual client address), checked without the generic parser.
+#[inline]
+fn is_plain_ipv4(b: &[u8]) -> bool {
+    if b.len() < 7 || b.len() > 15 {
+        return false;
+    }
+    let mut parts = 0;
+    for part in b.split(|&c| c == b'.') {
+        parts += 1;
+        let ok = match *part {
+            [d] => d.is_ascii_digit(),
+            [d1, d2] => (b'1'..=b'9').contains(&d1) && d2.is_ascii_digit(),
+            [d1, d2, d3] => {
+                (b'1'..=b'2').contains(&d1)
+                    && d2.is_ascii_digit()
+                    && d3.is_ascii_digit()
+                    && (d1, d2, d3) <= (b'2', b'5', b'5')
+            }
+            _ => false,
+        };
+        if !ok || parts > 4 {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 fn http(
@@ -454,4 +825,324 @@ fn seconds(w: &mut JsonWriter<'_>, key: &'static str, value: Option<f64>) {
     w.begin(key);
     w.opt_f64("sec", value);
     w.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LogKind, parse_line};
+
+    /// xorshift64*: deterministic, no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn pick<'s>(&mut self, choices: &[&'s [u8]]) -> &'s [u8] {
+            choices[self.below(choices.len())]
+        }
+
+        fn timestamp(&mut self) -> Vec<u8> {
+            let digits = self.below(10);
+            let mut t = format!(
+                "2026-{:02}-{:02}T{:02}:{:02}:{:02}",
+                1 + self.below(12),
+                1 + self.below(28),
+                self.below(24),
+                self.below(60),
+                self.below(60)
+            );
+            if digits > 0 {
+                t.push('.');
+                for _ in 0..digits.min(9) {
+                    t.push(char::from(b'0' + self.below(10) as u8));
+                }
+            }
+            t.push('Z');
+            t.into_bytes()
+        }
+
+        fn timing(&mut self) -> Vec<u8> {
+            match self.below(8) {
+                0 => b"-1".to_vec(),
+                1 => b"-".to_vec(),
+                2 => self
+                    .pick(&[
+                        b"0",
+                        b"12.5",
+                        b"1e3",
+                        b"0.1",
+                        b"3.14159265358979",
+                        b"-0.000",
+                    ])
+                    .to_vec(),
+                _ => format!("{}.{:03}", self.below(3), self.below(1000)).into_bytes(),
+            }
+        }
+    }
+
+    /// Quoted values, escapes and raw non-UTF-8 bytes included.
+    const QUOTED: &[&[u8]] = &[
+        b"\"-\"",
+        b"\"\"",
+        b"\"plain value\"",
+        b"\"q \\\"x\\\" b\\\\s\"",
+        b"\"ctl \\x00\\x1f\\x7f tab\\x09\"",
+        b"\"caf\\xc3\\xa9 \\xff\\xfe end\"",
+        b"\"raw caf\xc3\xa9 \xe2\x9c\x93 and \xff bad\"",
+        b"\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0\"",
+        b"\"  spaced  \"",
+        b"\"a,b,,c\"",
+    ];
+
+    fn line(rng: &mut Rng) -> Vec<u8> {
+        let mut f: Vec<Vec<u8>> = Vec::with_capacity(40);
+        f.push(
+            rng.pick(&[b"http", b"https", b"h2", b"grpcs", b"ws", b"wss"])
+                .to_vec(),
+        );
+        f.push(rng.timestamp());
+        f.push(
+            rng.pick(&[
+                b"app/my-lb/50dc6c495c0c9188",
+                b"app/odd\"name/1",
+                b"app/back\\slash/2",
+                b"x",
+            ])
+            .to_vec(),
+        );
+        f.push(
+            rng.pick(&[
+                b"192.168.131.39:2817",
+                b"2001:db8::1:443",
+                b"[2001:db8::1]:443",
+                b"10.0.0.1",
+                b"host.example:80",
+                b"01.2.3.4:5",
+                b"1.2.3.256:7",
+                b"fe80::1%eth0:9",
+                b"a\"b:1",
+            ])
+            .to_vec(),
+        );
+        f.push(
+            rng.pick(&[
+                b"-",
+                b"10.0.1.152:8080",
+                b"[::1]:80",
+                b"10.0.0.2",
+                b"host:1",
+            ])
+            .to_vec(),
+        );
+        for _ in 0..3 {
+            f.push(rng.timing());
+        }
+        f.push(
+            rng.pick(&[b"200", b"301", b"404", b"460", b"502", b"-", b"0"])
+                .to_vec(),
+        );
+        f.push(rng.pick(&[b"200", b"-", b"503"]).to_vec());
+        f.push(
+            rng.pick(&[b"0", b"-", b"34", b"18446744073709551615"])
+                .to_vec(),
+        );
+        f.push(rng.pick(&[b"366", b"-", b"0"]).to_vec());
+        f.push(
+            rng.pick(&[
+                b"\"GET http://www.example.com:80/ HTTP/1.1\"",
+                b"\"POST https://api.example.com:443/v1/items?id=7&x=%20y#frag HTTP/2.0\"",
+                b"\"- http://host:80- -\"",
+                b"\"GET /only/path?q HTTP/1.1\"",
+                b"\"GET http://h:80/a b [c] {d} HTTP/1.1\"",
+                b"\"GET http://[::1]:8080/\\\"x\\\\y\\xff HTTP/1.1\"",
+                b"\"GET http://host:80/x \"",
+                b"\"GET\"",
+                b"\"-\"",
+                b"\"- - - \"",
+                b"\"GET HTTP/1.1\"",
+                b"\"PUT http://u:p@host:99999/p HTTP/\"",
+                b"\"GET caf\xc3\xa9 \xff HTTP/1.0\"",
+            ])
+            .to_vec(),
+        );
+        f.push(rng.pick(QUOTED).to_vec());
+        f.push(
+            rng.pick(&[
+                b"-",
+                b"ECDHE-RSA-AES128-GCM-SHA256",
+                b"TLS_AES_128_GCM_SHA256",
+            ])
+            .to_vec(),
+        );
+        f.push(
+            rng.pick(&[b"-", b"TLSv1.2", b"TLSv1.3", b"SSLv3", b"TLSvX", b"tlsv12"])
+                .to_vec(),
+        );
+        f.push(
+            rng.pick(&[
+                b"arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067",
+                b"-",
+            ])
+            .to_vec(),
+        );
+        f.push(
+            rng.pick(&[
+                b"\"Root=1-58337262-36d228ad5d99923122bbe354\"",
+                b"\"-\"",
+                b"\"Self=1-a;Root=1-b\"",
+            ])
+            .to_vec(),
+        );
+        f.push(
+            rng.pick(&[
+                b"\"www.example.com\"",
+                b"\" www.example.com\"",
+                b"\"-\"",
+                b"\"\"",
+                b"\"  \"",
+            ])
+            .to_vec(),
+        );
+        f.push(
+            rng.pick(&[
+                b"\"arn:aws:acm:us-east-2:123456789012:certificate/12345678\"",
+                b"\"session-reused\"",
+                b"\"-\"",
+            ])
+            .to_vec(),
+        );
+        f.push(rng.pick(&[b"0", b"-1", b"-", b"10"]).to_vec());
+        f.push(if rng.below(3) == 0 {
+            b"-".to_vec()
+        } else {
+            rng.timestamp()
+        });
+        f.push(
+            rng.pick(&[
+                b"\"forward\"",
+                b"\"waf,forward\"",
+                b"\"\"",
+                b"\"-\"",
+                b"\",,\"",
+            ])
+            .to_vec(),
+        );
+        f.push(
+            rng.pick(&[b"\"-\"", b"\"https://example.com:443/x?y\""])
+                .to_vec(),
+        );
+        f.push(
+            rng.pick(&[b"\"-\"", b"\"TargetConnectionError\"", QUOTED[3]])
+                .to_vec(),
+        );
+        f.push(
+            rng.pick(&[
+                b"\"10.0.1.152:8080 10.0.2.153:8080\"",
+                b"\"10.0.1.152:8080\"",
+                b"\"-\"",
+                b"10.0.1.152:8080",
+                b"10.0.1.152:8080 10.0.2.153:8080",
+                b"-",
+            ])
+            .to_vec(),
+        );
+        f.push(
+            rng.pick(&[b"\"502 304\"", b"\"200\"", b"\"-\"", b"200", b"-"])
+                .to_vec(),
+        );
+        f.push(rng.pick(&[b"\"-\"", b"\"Ambiguous\"", b"\"\""]).to_vec());
+        f.push(
+            rng.pick(&[b"\"-\"", b"\"UndefinedContentLengthSemantics\""])
+                .to_vec(),
+        );
+        f.push(rng.pick(&[b"-", b"TID_1234abcd", b"TID_\"x"]).to_vec());
+        for _ in 0..3 {
+            f.push(rng.pick(QUOTED).to_vec());
+        }
+        let keep = [12, 17, 18, 22, 26, 27, 29, 30, 33, 33, 33, 33][rng.below(12)];
+        f.truncate(keep);
+        let mut line = f.join(&b' ');
+        if keep == 33 {
+            line.extend_from_slice(rng.pick(&[
+                b"",
+                b"",
+                b" 10.0.0.99",
+                b" 10.0.0.99 \"x \\\"y\\\"\"",
+                b" \"unterminated",
+                b" ",
+            ]));
+        }
+        line
+    }
+
+    #[test]
+    fn plain_ipv4_check_agrees_with_std() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let parts: &[&[u8]] = &[
+            b"0", b"1", b"9", b"10", b"01", b"00", b"99", b"100", b"199", b"200", b"249", b"250",
+            b"255", b"256", b"260", b"300", b"010", b"1000", b"", b"a", b"-1", b"+1",
+        ];
+        for _ in 0..200_000 {
+            let n = 1 + rng.below(5);
+            let mut s = Vec::new();
+            for i in 0..n {
+                if i > 0 {
+                    s.push(if rng.below(20) == 0 { b':' } else { b'.' });
+                }
+                s.extend_from_slice(rng.pick(parts));
+            }
+            let std_ok =
+                std::str::from_utf8(&s).is_ok_and(|t| t.parse::<std::net::Ipv4Addr>().is_ok());
+            if is_plain_ipv4(&s) {
+                assert!(std_ok, "{}", String::from_utf8_lossy(&s));
+            }
+            let std_any = std::str::from_utf8(&s).is_ok_and(|t| t.parse::<IpAddr>().is_ok());
+            assert_eq!(is_ip(&s), std_any, "{}", String::from_utf8_lossy(&s));
+        }
+        assert!(is_plain_ipv4(b"192.168.131.39"));
+        assert!(is_plain_ipv4(b"0.0.0.0"));
+        assert!(is_plain_ipv4(b"255.255.255.255"));
+        assert!(!is_plain_ipv4(b"256.1.1.1"));
+    }
+
+    #[test]
+    fn optimized_access_matches_the_json_writer_form() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut compared, mut lines) = (0, 0);
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        for _ in 0..5000 {
+            let line = line(&mut rng);
+            lines += 1;
+            let Ok(crate::Record::Access(r)) = parse_line(LogKind::Access, &line) else {
+                continue;
+            };
+            fast.clear();
+            reference.clear();
+            access(&r, &mut fast);
+            access_reference(&r, &mut reference);
+            assert_eq!(
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&reference),
+                "line {}",
+                String::from_utf8_lossy(&line)
+            );
+            assert_eq!(fast, reference);
+            serde_json::from_slice::<serde_json::Value>(&fast).unwrap_or_else(|e| {
+                panic!("{e}: {}", String::from_utf8_lossy(&fast));
+            });
+            compared += 1;
+        }
+        // Most generated lines are valid: the comparison must not be vacuous.
+        assert!(compared * 10 >= lines * 8, "{compared} of {lines} parsed");
+    }
 }

@@ -94,17 +94,8 @@ impl<'o> JsonWriter<'o> {
             self.out.push(b',');
         }
         self.frames[depth].has_members = true;
-        // Keys are nearly always the encoders' own plain names: copy those without the escaper.
-        if key
-            .bytes()
-            .all(|b| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\')
-        {
-            self.out.push(b'"');
-            self.out.extend_from_slice(key.as_bytes());
-            self.out.push(b'"');
-        } else {
-            write_str(self.out, key.as_bytes());
-        }
+        // Keys are the encoders' own plain names: `write_str` copies those in one go.
+        write_str(self.out, key.as_bytes());
         self.out.push(b':');
     }
 
@@ -120,7 +111,7 @@ impl<'o> JsonWriter<'o> {
 
     pub fn text(&mut self, key: &str, value: Text<'_>) {
         self.key(key);
-        write_str(self.out, &value.bytes());
+        write_text(self.out, value);
     }
 
     pub fn opt_text(&mut self, key: &str, value: Option<Text<'_>>) {
@@ -227,11 +218,25 @@ static NEEDS_ESCAPE: [bool; 256] = needs_escape_table();
 
 /// Writes `bytes` as a JSON string. Invalid UTF-8 becomes U+FFFD (one per invalid sequence), so
 /// the output is always valid JSON whatever the log held.
+#[inline]
 pub fn write_str(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Nearly every value is plain printable ASCII: one scan, one copy.
+    let clean = clean_prefix_len(bytes);
+    if clean == bytes.len() {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+    } else {
+        write_str_slow(out, bytes, clean);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn write_str_slow(out: &mut Vec<u8>, bytes: &[u8], clean: usize) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Most values are plain printable ASCII: copy that prefix in one go.
-    let clean = clean_prefix_len(bytes);
     out.extend_from_slice(&bytes[..clean]);
     let rest = &bytes[clean..];
     if rest.is_ascii() {
@@ -248,27 +253,83 @@ pub fn write_str(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
-/// Length of the leading run of 8-byte words holding only printable ASCII other than `"` and
-/// `\` (checked a word at a time); the rest goes through the byte-wise path.
-fn clean_prefix_len(bytes: &[u8]) -> usize {
+#[inline(always)]
+fn plain(b: u8) -> bool {
+    (0x20..0x80).contains(&b) && b != b'"' && b != b'\\'
+}
+
+/// Whether all of the (exactly 16) bytes are plain: comparisons the compiler vectorizes.
+#[inline(always)]
+fn plain16(chunk: &[u8]) -> bool {
+    chunk.iter().fold(true, |ok, &b| ok & plain(b))
+}
+
+/// Whether all 8 bytes of the little-endian word are plain (bit tricks on one register).
+#[inline(always)]
+fn plain_word(w: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut n = 0;
-    for chunk in bytes.chunks_exact(8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        // Any byte < 0x20, == '"', == '\', or >= 0x80 needs the slow path.
-        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-        let quote = has_zero_byte(w ^ (ONES * u64::from(b'"')));
-        let backslash = has_zero_byte(w ^ (ONES * u64::from(b'\\')));
-        if (control | quote | backslash | (w & HIGH)) != 0 {
-            break;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    // A byte < 0x20 (among those < 0x80; the others are caught by `w & HIGH`), `"`, `\\`.
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let quote = zero(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero(w ^ (ONES * u64::from(b'\\')));
+    (control | quote | backslash | (w & HIGH)) == 0
+}
+
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Length of the leading run of printable ASCII other than `"` and `\\`. Whole strings are
+/// checked in overlapping blocks (16 bytes, or two 8-byte words, or bytes below 8), so the usual
+/// answer, "all of it", costs a few instructions; a string with something to escape is then
+/// searched byte by byte.
+#[inline]
+fn clean_prefix_len(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    let all_plain = if len >= 16 {
+        let mut chunks = bytes.chunks_exact(16);
+        let mut ok = true;
+        for chunk in &mut chunks {
+            if !plain16(chunk) {
+                ok = false;
+                break;
+            }
         }
-        n += 8;
+        // The tail as the last 16 bytes, overlapping checked ones.
+        ok && (chunks.remainder().is_empty() || plain16(&bytes[len - 16..]))
+    } else if len >= 8 {
+        plain_word(word_at(bytes, 0)) && plain_word(word_at(bytes, len - 8))
+    } else {
+        bytes.iter().fold(true, |ok, &b| ok & plain(b))
+    };
+    if all_plain {
+        len
+    } else {
+        bytes.iter().position(|&b| !plain(b)).unwrap_or(len)
     }
-    n
+}
+
+/// Writes a [`Text`] as a JSON string: ALB's escapes undone (only when a backslash is there),
+/// then JSON's applied; clean values (nearly all) are copied in one go.
+#[inline]
+pub fn write_text(out: &mut Vec<u8>, text: Text<'_>) {
+    let raw = text.raw();
+    let clean = clean_prefix_len(raw);
+    if clean == raw.len() {
+        out.reserve(raw.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(raw);
+        out.push(b'"');
+    } else if text.is_escaped() && raw[clean..].contains(&b'\\') {
+        write_str(out, &text.bytes());
+    } else {
+        write_str_slow(out, raw, clean);
+    }
 }
 
 /// Escapes valid UTF-8 (only ASCII control bytes, `"` and `\` need it).
@@ -301,6 +362,34 @@ fn write_escaped_utf8(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 pub fn write_f64(out: &mut Vec<u8>, value: f64) {
+    // Timings are milliseconds (`0.001`): when the value is the double nearest to m/1000, the
+    // shortest decimal that reads back as it is m/1000 itself (any other decimal with at most
+    // three fraction digits is 0.001 away, far beyond one ulp below 1e6), which is what `ryu`
+    // prints: write it directly.
+    if value.is_sign_positive() && value < 1e6 {
+        let m = (value * 1000.0).round();
+        if m / 1000.0 == value {
+            let m = m as u64;
+            out.extend_from_slice(itoa::Buffer::new().format(m / 1000).as_bytes());
+            let frac = (m % 1000) as usize;
+            let digits = [
+                b'.',
+                b'0' + (frac / 100) as u8,
+                b'0' + (frac / 10 % 10) as u8,
+                b'0' + (frac % 10) as u8,
+            ];
+            // `.0` for whole numbers, otherwise trailing zeros dropped.
+            let len = if frac.is_multiple_of(100) {
+                2
+            } else if frac.is_multiple_of(10) {
+                3
+            } else {
+                4
+            };
+            out.extend_from_slice(&digits[..len]);
+            return;
+        }
+    }
     if value.is_finite() {
         out.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
     } else {
@@ -330,6 +419,108 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
             assert_eq!(parsed, *want);
         }
+    }
+
+    /// The plain definition of the output: lossy UTF-8, then every character escaped as needed.
+    fn write_str_reference(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.push(b'"');
+        for c in String::from_utf8_lossy(bytes).chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 => {
+                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+                }
+                c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        out.push(b'"');
+    }
+
+    #[test]
+    fn write_str_matches_the_reference_on_generated_bytes() {
+        const ALPHABET: &[u8] =
+            b"aZ09 /:-x\\\\\"\\\n\t\x00\x1f\x7f\x80\xbf\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80\xff";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        for n in 0..20_000 {
+            let len = n % 40;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Mostly plain bytes, so that clean runs of every length end in every position.
+                let b = if state.is_multiple_of(4) {
+                    ALPHABET[(state >> 8) as usize % ALPHABET.len()]
+                } else {
+                    b'a' + (state >> 8) as u8 % 26
+                };
+                bytes.push(b);
+            }
+            fast.clear();
+            reference.clear();
+            write_str(&mut fast, &bytes);
+            write_str_reference(&mut reference, &bytes);
+            assert_eq!(fast, reference, "{bytes:?}");
+            fast.clear();
+            write_text(&mut fast, Text::literal(&bytes));
+            assert_eq!(fast, reference, "literal {bytes:?}");
+            fast.clear();
+            reference.clear();
+            write_text(&mut fast, Text::escaped(&bytes));
+            write_str_reference(&mut reference, &crate::tokenize::unescape(&bytes));
+            assert_eq!(fast, reference, "escaped {bytes:?}");
+        }
+    }
+
+    #[test]
+    fn write_f64_matches_ryu() {
+        let check = |v: f64| {
+            let mut out = Vec::new();
+            write_f64(&mut out, v);
+            let want = ryu::Buffer::new().format_finite(v).to_string();
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{v:e}");
+        };
+        for m in 0..2_000_000u64 {
+            check(m as f64 / 1000.0);
+            check(format!("{}.{:03}", m / 1000, m % 1000).parse().unwrap());
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Every magnitude, and values near whole milliseconds.
+            check(f64::from_bits(state >> 2));
+            let ms = (state % 2_000_000_000) as f64 / 1000.0;
+            check(ms);
+            check(ms + 1e-9);
+            check(f64::from_bits(ms.to_bits() + 1));
+            check(f64::from_bits(ms.to_bits().saturating_sub(1)));
+            check(-ms);
+        }
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            0.5,
+            1e6,
+            999_999.999,
+            1e6 - 1e-9,
+            1e-3,
+            1e-4,
+            123.456,
+        ] {
+            check(v);
+        }
+        let mut out = Vec::new();
+        write_f64(&mut out, f64::NAN);
+        write_f64(&mut out, f64::INFINITY);
+        assert_eq!(out, b"nullnull");
     }
 
     #[test]
