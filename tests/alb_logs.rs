@@ -15,9 +15,9 @@ use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use fleetwatch_alb_pipeline::config::AlbLogsConfig;
-use fleetwatch_alb_pipeline::handler::MetricsOut;
 use fleetwatch_alb_pipeline::wiring::{AlbLogsHandler, build_handler};
 use fleetwatch_aws::AwsClients;
+use fleetwatch_aws::emf::MetricsSink;
 use fleetwatch_aws::envelope::ObjectRef;
 use fleetwatch_aws::s3::{ObjectBody, ObjectError, ObjectSource, S3ObjectSource};
 use fleetwatch_test_support::bulk::{BulkFake, ItemFault};
@@ -169,8 +169,7 @@ impl World {
 
     async fn handler(&self) -> AlbLogsHandler {
         let lines = Arc::clone(&self.metrics);
-        let metrics: MetricsOut =
-            Arc::new(move |line: &str| lines.lock().unwrap().push(line.into()));
+        let metrics = MetricsSink::new(move |line: &str| lines.lock().unwrap().push(line.into()));
         build_handler(&self.config, &self.aws, metrics)
             .await
             .unwrap()

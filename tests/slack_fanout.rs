@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
 use fleetwatch_aws::AwsClients;
-use fleetwatch_fanout::handler::MetricsOut;
+use fleetwatch_aws::emf::MetricsSink;
 use fleetwatch_fanout::wiring::{FanoutConfig, SlackFanout, build_handler};
 use fleetwatch_test_support::moto::MotoServer;
 use fleetwatch_test_support::slack::{SlackFake, SlackFault, SlackTarget, WebhookError};
@@ -153,8 +153,7 @@ impl World {
         ]);
         let config = FanoutConfig::from_lookup(|name| env.get(name).cloned()).unwrap();
         let lines = Arc::clone(&self.metrics);
-        let metrics: MetricsOut =
-            Arc::new(move |line: &str| lines.lock().unwrap().push(line.into()));
+        let metrics = MetricsSink::new(move |line: &str| lines.lock().unwrap().push(line.into()));
         build_handler(&config, &self.aws, metrics).await.unwrap()
     }
 

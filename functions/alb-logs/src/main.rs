@@ -1,12 +1,10 @@
 //! alb-logs: S3 "object created" notifications (SQS, direct, SNS, EventBridge, S3 Batch
 //! Operations) for ALB/ELB log objects. Configuration: see `fleetwatch_alb_pipeline::config`.
 
-use std::io::Write;
-use std::sync::Arc;
-
 use fleetwatch_alb_pipeline::config::AlbLogsConfig;
 use fleetwatch_alb_pipeline::wiring::build_handler;
 use fleetwatch_aws::AwsClients;
+use fleetwatch_aws::emf::MetricsSink;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
@@ -15,11 +13,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = AlbLogsConfig::from_lookup(|name| std::env::var(name).ok())?;
     let aws = AwsClients::from_env().await;
-    // EMF documents are log lines on stdout; CloudWatch turns them into metrics.
-    let metrics = Arc::new(|line: &str| {
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
-    });
-    let handler = build_handler(&config, &aws, metrics).await?;
+    let handler = build_handler(&config, &aws, MetricsSink::stdout()).await?;
     run(service_fn(|event: LambdaEvent<Value>| {
         let handler = &handler;
         async move { handler.handle(event.payload).await.map_err(Error::from) }

@@ -1,11 +1,10 @@
 //! slack-fanout: the alerts queue (SQS, partial batch failures) and Alertmanager's webhook
 //! (Function URL). Configuration: see `fleetwatch_fanout::wiring`.
 
-use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fleetwatch_aws::AwsClients;
+use fleetwatch_aws::emf::MetricsSink;
 use fleetwatch_fanout::wiring::{FanoutConfig, build_handler};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
@@ -18,10 +17,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = FanoutConfig::from_lookup(|name| std::env::var(name).ok())?;
     let aws = AwsClients::from_env().await;
-    let metrics = Arc::new(|line: &str| {
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
-    });
-    let handler = build_handler(&config, &aws, metrics).await?;
+    let handler = build_handler(&config, &aws, MetricsSink::stdout()).await?;
     run(service_fn(|event: LambdaEvent<Value>| {
         let handler = &handler;
         async move {

@@ -2,12 +2,9 @@
 //! notification, S3 Batch Operations job) into object runs, and their results into the response
 //! each trigger expects (partial batch failures, Batch Operations result codes).
 
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lambda_events::s3::batch_job::{S3BatchJobResponse, S3BatchJobResult};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
-use fleetwatch_aws::emf::MetricSet;
+use fleetwatch_aws::emf::{MetricSet, MetricsSink};
 use fleetwatch_aws::envelope::{BatchJob, EnvelopeError, ObjectRef, Trigger, decode_trigger};
 use fleetwatch_aws::s3::ObjectSource;
 use fleetwatch_aws::sqs::MessageQueue;
@@ -17,9 +14,6 @@ use crate::metrics::{object_metrics, skipped_metric};
 use crate::object::{ObjectFailure, ObjectReport, Pipeline};
 use crate::thresholds::{ObjectContext, Thresholds, evaluate};
 
-/// Receives EMF lines (stdout in Lambda, a buffer in tests).
-pub type MetricsOut = Arc<dyn Fn(&str) + Send + Sync>;
-
 pub struct Handler<S, Q> {
     pub pipeline: Pipeline,
     pub source: S,
@@ -28,7 +22,7 @@ pub struct Handler<S, Q> {
     /// Where undecodable notifications are parked with their reason.
     pub poison: Option<Q>,
     pub thresholds: Thresholds,
-    pub metrics: MetricsOut,
+    pub metrics: MetricsSink,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,13 +187,7 @@ impl<S: ObjectSource + Sync, Q: MessageQueue + Sync> Handler<S, Q> {
     }
 
     fn emit(&self, set: MetricSet) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        for line in set.render(now) {
-            (self.metrics)(&line);
-        }
+        self.metrics.emit(&set);
     }
 }
 

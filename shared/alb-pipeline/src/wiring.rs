@@ -11,11 +11,12 @@ use fleetwatch_aws::ssm::{SecretSource, SsmSecrets};
 use fleetwatch_search::{Auth, BulkConfig, BulkIndexer, SigV4Auth};
 
 use crate::config::{AlbLogsConfig, SearchAuth};
-use crate::handler::{Handler, MetricsOut};
+use crate::handler::Handler;
 use crate::object::Pipeline;
 use crate::pass::PassConfig;
 use crate::sinks::SearchTarget;
 use crate::store::Store;
+use fleetwatch_aws::emf::MetricsSink;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WiringError {
@@ -32,7 +33,7 @@ pub type AlbLogsHandler = Handler<S3ObjectSource, SqsQueue>;
 pub async fn build_handler(
     config: &AlbLogsConfig,
     aws: &AwsClients,
-    metrics: MetricsOut,
+    metrics: MetricsSink,
 ) -> Result<AlbLogsHandler, WiringError> {
     let s3 = aws.s3();
     let mut pass = PassConfig::new(&config.work_dir);

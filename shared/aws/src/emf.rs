@@ -2,6 +2,8 @@
 //! without a `PutMetricData` call (no latency, no IAM permission, no cost per call).
 
 use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
@@ -145,6 +147,33 @@ impl<W: Write> EmfWriter<W> {
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+}
+
+/// Where a handler's metric documents go: stdout in Lambda (CloudWatch Logs reads EMF from the
+/// log stream), a buffer in tests. Stamps each set with the current time.
+#[derive(Clone)]
+pub struct MetricsSink(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl MetricsSink {
+    pub fn new(write_line: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(write_line))
+    }
+
+    pub fn stdout() -> Self {
+        Self::new(|line| {
+            let _ = writeln!(io::stdout().lock(), "{line}");
+        })
+    }
+
+    pub fn emit(&self, set: &MetricSet) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        for line in set.render(now) {
+            (self.0)(&line);
+        }
     }
 }
 

@@ -69,7 +69,8 @@ pub trait StateStore {
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StateError>> + Send;
 }
 
-fn epoch_now() -> u64 {
+/// Seconds since the Unix epoch: the unit of `expires_at`.
+pub fn epoch_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

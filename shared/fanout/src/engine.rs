@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use fleetwatch_alerts::{Alert, RenderOptions, Status, render, render_digest_with};
 use fleetwatch_aws::sqs::MessageQueue;
-use fleetwatch_aws::state::{StateItem, StateStore};
+use fleetwatch_aws::state::{StateItem, StateStore, epoch_now};
 use fleetwatch_slack::{Pacer, PostedMessage, Secret, SlackClient, SlackError};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -186,13 +186,6 @@ enum Sent {
     Requeue(String),
     /// Refused for good.
     Dead(String),
-}
-
-fn epoch_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {

@@ -2,12 +2,9 @@
 //! partial-batch-failure response; a Function URL request (Alertmanager's webhook) into a
 //! queued message after a bearer-token check.
 
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use base64::Engine as _;
-use fleetwatch_aws::emf::MetricSet;
+use fleetwatch_aws::emf::{MetricSet, MetricsSink};
 use fleetwatch_aws::sqs::MessageQueue;
 use fleetwatch_aws::ssm::Secret;
 use fleetwatch_aws::state::StateStore;
@@ -21,9 +18,6 @@ use crate::intake::plan_message;
 
 pub const NAMESPACE: &str = "fleetwatch/slack-fanout";
 
-/// Receives EMF lines (stdout in Lambda, a buffer in tests).
-pub type MetricsOut = Arc<dyn Fn(&str) + Send + Sync>;
-
 pub struct FanoutHandler<St, Q> {
     pub engine: Engine<St, Q>,
     pub routing: Config,
@@ -31,7 +25,7 @@ pub struct FanoutHandler<St, Q> {
     pub intake: Q,
     /// The bearer token Alertmanager must send; `None` refuses every Function URL request.
     pub webhook_token: Option<Secret>,
-    pub metrics: MetricsOut,
+    pub metrics: MetricsSink,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,13 +196,7 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> FanoutHandler<St, Q> {
     }
 
     fn emit(&self, set: MetricSet) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        for line in set.render(now) {
-            (self.metrics)(&line);
-        }
+        self.metrics.emit(&set);
     }
 }
 

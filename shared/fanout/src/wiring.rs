@@ -14,7 +14,8 @@ use fleetwatch_routing::{Config, ConfigError};
 use fleetwatch_slack::SlackClient;
 
 use crate::engine::{Destination, Engine, Settings, Target};
-use crate::handler::{FanoutHandler, MetricsOut};
+use crate::handler::FanoutHandler;
+use fleetwatch_aws::emf::MetricsSink;
 
 pub const ROUTING_PARAMETER: &str = "FLEETWATCH_ROUTING_PARAMETER";
 pub const ROUTING_FILE: &str = "FLEETWATCH_ROUTING_FILE";
@@ -102,7 +103,7 @@ pub type SlackFanout = FanoutHandler<DynamoStateStore, SqsQueue>;
 pub async fn build_handler(
     config: &FanoutConfig,
     aws: &AwsClients,
-    metrics: MetricsOut,
+    metrics: MetricsSink,
 ) -> Result<SlackFanout, WiringError> {
     // Secrets are read once per cold start; a rotated one is picked up by the next cold start.
     let secrets = SsmSecrets::new(aws.ssm(), Duration::from_secs(3600));
