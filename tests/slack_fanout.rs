@@ -137,11 +137,19 @@ impl World {
     }
 
     async fn handler(&self) -> SlackFanout {
+        self.handler_with_routing("FLEETWATCH_ROUTING_PARAMETER", "/fleetwatch/slack/routing")
+            .await
+    }
+
+    /// `routing_variable` is FLEETWATCH_ROUTING_PARAMETER (an SSM name) or
+    /// FLEETWATCH_ROUTING_FILE (a path).
+    async fn handler_with_routing(
+        &self,
+        routing_variable: &'static str,
+        value: &str,
+    ) -> SlackFanout {
         let env = BTreeMap::from([
-            (
-                "FLEETWATCH_ROUTING_PARAMETER",
-                "/fleetwatch/slack/routing".to_string(),
-            ),
+            (routing_variable, value.to_string()),
             ("FLEETWATCH_STATE_TABLE", TABLE.into()),
             ("FLEETWATCH_ALERTS_QUEUE_URL", self.alerts_url.clone()),
             ("FLEETWATCH_ALERTS_DLQ_URL", self.dlq_url.clone()),
@@ -218,6 +226,17 @@ impl World {
             events.push(event);
         }
         panic!("the alerts queue did not drain");
+    }
+
+    /// The sum of one metric over every EMF document emitted so far.
+    fn metric_total(&self, name: &str) -> f64 {
+        self.metrics
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter_map(|m| m[name].as_f64())
+            .sum()
     }
 
     async fn dead_letters(&self) -> Vec<Value> {
@@ -407,6 +426,8 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
         .break_webhook(&world.webhooks["team-a"], WebhookError::ChannelNotFound);
     let mut lost = alert(4000);
     lost["labels"]["team"] = json!("a");
+    // Not critical, so team-a is its only destination.
+    lost["severity"] = json!("warning");
     world.send(&lost.to_string()).await;
     world.drain(&handler).await;
     let letters = world.dead_letters().await;
@@ -450,15 +471,9 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
     assert_eq!(answer["statusCode"], 202);
     assert_eq!(world.queued().await, 1);
 
-    // Metrics were emitted; the whole log never shows a secret.
-    assert!(
-        world
-            .metrics
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("\"Delivered\""))
-    );
+    // Metrics: every delivery counted, the dead letter too; the whole log never shows a secret.
+    assert_eq!(world.metric_total("DeadLettered"), 1.0);
+    assert_eq!(world.metric_total("Delivered"), expected.len() as f64);
     let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
     assert!(
         log.contains("delivery refused for good"),
@@ -514,4 +529,46 @@ async fn bot_mode_keeps_an_incident_in_one_thread_with_the_parent_updated() {
         "{:?}",
         parent.text
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_messages_are_dead_lettered_and_unknown_ones_rendered_generically() {
+    let world = World::new().await;
+    // The routing configuration from a file this time, instead of SSM.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), ROUTING).unwrap();
+    let handler = world
+        .handler_with_routing(
+            "FLEETWATCH_ROUTING_FILE",
+            &file.path().display().to_string(),
+        )
+        .await;
+
+    world.send("{not json").await;
+    world
+        .send(&json!({"message": "disk almost full on build-07", "host": "build-07"}).to_string())
+        .await;
+    world.drain(&handler).await;
+
+    // Invalid JSON: parked with the reason and the body, acknowledged (the queue is empty).
+    let letters = world.dead_letters().await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["body"], "{not json");
+    assert!(
+        letters[0]["reason"].as_str().unwrap().contains("JSON"),
+        "{letters:?}"
+    );
+    // Unknown JSON: delivered with the generic layout by the default route.
+    let delivered = world.slack.delivered("team-c");
+    assert_eq!(delivered.len(), 1);
+    assert!(
+        delivered[0]
+            .payload
+            .to_string()
+            .contains("disk almost full on build-07")
+    );
+    // Both counted.
+    assert_eq!(world.metric_total("PoisonMessages"), 1.0);
+    assert_eq!(world.metric_total("UnknownPayloads"), 1.0);
+    assert_eq!(world.queued().await, 0);
 }

@@ -291,3 +291,71 @@ impl Pipeline {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outputs::TableFormat;
+    use fleetwatch_aws::s3::LocalObjectSource;
+
+    fn pipeline(dir: &std::path::Path) -> Pipeline {
+        let mut pass = PassConfig::new(dir);
+        pass.table_format = Some(TableFormat::NdjsonGz);
+        Pipeline {
+            pass: Arc::new(pass),
+            search: SearchTarget::LocalFile(dir.join("docs.ndjson")),
+            table: Some((Store::Local(dir.join("out")), "alb/".into())),
+            errors: (Store::Local(dir.join("out")), "alb-errors/".into()),
+        }
+    }
+
+    fn object(key: &str, size: Option<u64>) -> ObjectRef {
+        ObjectRef {
+            bucket: "logs".into(),
+            key: key.into(),
+            size,
+            etag: None,
+            version_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn test_files_empty_and_deleted_objects_are_skipped_and_store_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir_all(logs.join("AWSLogs/123456789012")).unwrap();
+        std::fs::write(
+            logs.join("AWSLogs/123456789012/ELBAccessLogTestFile"),
+            "Enable AccessLog for ELB: web at 2026-11-25T10:00:00.000Z\n",
+        )
+        .unwrap();
+        std::fs::write(logs.join("empty.log.gz"), b"").unwrap();
+        let source = LocalObjectSource::new(&logs);
+        let pipeline = pipeline(dir.path());
+
+        let cases = [
+            (
+                object("AWSLogs/123456789012/ELBAccessLogTestFile", Some(58)),
+                Skipped::TestFile,
+            ),
+            // Size from the notification: not even opened.
+            (object("zero.log.gz", Some(0)), Skipped::Empty),
+            // Size unknown (Batch Operations): found empty when opened.
+            (object("empty.log.gz", None), Skipped::Empty),
+            (object("deleted.log.gz", None), Skipped::NotFound),
+        ];
+        for (object, expected) in cases {
+            let report = pipeline.process(&source, &object).await.unwrap();
+            assert_eq!(report.skipped, Some(expected), "{}", object.key);
+            assert_eq!(report.stats.lines, 0);
+        }
+        assert!(
+            !dir.path().join("out").exists(),
+            "a skipped object stored output"
+        );
+        assert!(
+            !dir.path().join("docs.ndjson").exists(),
+            "a skipped object wrote documents"
+        );
+    }
+}
