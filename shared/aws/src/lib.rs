@@ -17,7 +17,7 @@ pub mod clients;
 pub mod emf;
 pub mod envelope;
 pub mod s3;
-mod sdk_error;
+pub mod sdk_error;
 pub mod sqs;
 pub mod ssm;
 pub mod state;

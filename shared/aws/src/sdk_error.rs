@@ -1,9 +1,11 @@
+//! SDK errors as one safe line of text, and which of them a retry can fix.
+
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// One line describing an SDK failure: the service's error code and message, or the whole source
 /// chain for transport failures (an `SdkError`'s own `Display` is only "service error").
 /// Neither carries credentials or request bodies.
-pub(crate) fn aws_error_text<E, R>(err: &SdkError<E, R>) -> String
+pub fn aws_error_text<E, R>(err: &SdkError<E, R>) -> String
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
@@ -20,7 +22,7 @@ where
 
 /// Whether a service error is worth retrying: throttling and server-side failures are; validation,
 /// access and not-found errors are not.
-pub(crate) fn is_transient<E, R>(err: &SdkError<E, R>) -> bool
+pub fn is_transient<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata,
 {

@@ -16,10 +16,10 @@
 //! `deployment_started`, `deployment_rollback`, `deployment_failed`, `deployment_completed`,
 //! `placement_failure`, `start_impaired`, `configuration_failure`, `service_discovery_unhealthy`,
 //! `daemon_placement_violated`, `operation_throttled`, `service_action` (other WARN/ERROR
-//! actions), `task_stopped` (with `stop_kind`: `failed_to_start`, `unhealthy`, `oom`, `exit`,
-//! `essential_exited`, `interrupted`, `other`), `instance_registration_failed`,
-//! `instance_launch_failed`, `instance_terminate_failed` (with `asg` instead of cluster/service),
-//! or a noise rule's name when that rule is switched off.
+//! actions), `task_stopped` (with `container`, the failed container's name, and `stop_kind`:
+//! `failed_to_start`, `unhealthy`, `oom`, `exit`, `essential_exited`, `interrupted`, `other`),
+//! `instance_registration_failed`, `instance_launch_failed`, `instance_terminate_failed` (with
+//! `asg` instead of cluster/service), or a noise rule's name when that rule is switched off.
 //!
 //! Task stops: `UserInitiated` and scheduler stops (deployments, scale-in) without a failed
 //! container are noise. Under a scheduler stop, exit codes 143 (SIGTERM) and 137 (SIGKILL after
@@ -609,6 +609,10 @@ fn task(env: &Envelope, task: &TaskStateChange, policy: &NoisePolicy) -> Result<
     );
     if let Some(container) = container {
         alert.push_field("Container", container.name.as_deref().unwrap_or_default());
+        // For routing, and for the function to know whose log stream to read.
+        if let Some(name) = container.name.as_deref() {
+            alert.set_label("container", name);
+        }
         if let Some(code) = container.exit_code {
             alert.push_field("Exit code", code.to_string());
         }

@@ -74,12 +74,14 @@ pub fn enrich(alert: &mut Alert, enrichment: &Enrichment) {
     }
 }
 
-/// `a -> b`, `a` when unchanged, `? -> b` or `a -> ?` when half is known, empty when neither.
+/// `a -> b`; `b` alone when unchanged or when there is nothing before it (a completed
+/// deployment has replaced its predecessor); `a -> ?` when the new one is not known.
 fn before_after(before: Option<&str>, after: Option<&str>) -> String {
     match (before, after) {
         (None, None) => String::new(),
+        (None, Some(a)) => a.to_string(),
         (Some(b), Some(a)) if a == b => a.to_string(),
-        (b, a) => format!("{} -> {}", b.unwrap_or("?"), a.unwrap_or("?")),
+        (Some(b), a) => format!("{b} -> {}", a.unwrap_or("?")),
     }
 }
 
@@ -150,7 +152,8 @@ mod tests {
     #[test]
     fn before_after_forms() {
         assert_eq!(before_after(Some("a"), Some("a")), "a");
-        assert_eq!(before_after(None, Some("b")), "? -> b");
+        assert_eq!(before_after(None, Some("b")), "b");
+        assert_eq!(before_after(Some("a"), None), "a -> ?");
         assert_eq!(before_after(None, None), "");
     }
 }

@@ -18,12 +18,14 @@
 pub mod classify;
 pub mod enrich;
 pub mod event;
+pub mod lookup;
 pub mod noise;
 pub mod patterns;
 
 pub use classify::{Classified, classify, classify_event, dedup_key, placement_resource};
 pub use enrich::{Enrichment, enrich};
 pub use event::{Detail, EcsEvent, Envelope, StopCode};
+pub use lookup::{LookupAnswers, LookupPlan, assemble, lookup_plan};
 pub use noise::{Dropped, NoisePolicy, NoiseRule};
 pub use patterns::rule_patterns;
 

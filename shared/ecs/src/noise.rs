@@ -35,6 +35,32 @@ impl Default for NoisePolicy {
 }
 
 impl NoisePolicy {
+    /// The default policy with the named rules switched off (their events become info alerts),
+    /// from a comma-separated list of [`NoiseRule::as_str`] names; empty keeps the default.
+    pub fn keeping(names: &str) -> Result<Self, String> {
+        let mut policy = NoisePolicy::default();
+        for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let rule = NoiseRule::SWITCHABLE
+                .into_iter()
+                .find(|rule| rule.as_str() == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> =
+                        NoiseRule::SWITCHABLE.iter().map(|r| r.as_str()).collect();
+                    format!("unknown noise rule {name:?} (known: {})", known.join(", "))
+                })?;
+            match rule {
+                NoiseRule::SteadyState => policy.drop_steady_state = false,
+                NoiseRule::RoutineStop => policy.drop_routine_stops = false,
+                NoiseRule::UserInitiatedStop => policy.drop_user_initiated_stops = false,
+                NoiseRule::AgentReconnect => policy.drop_agent_reconnects = false,
+                NoiseRule::NotStopped => policy.drop_non_stopped_tasks = false,
+                NoiseRule::Informational => policy.drop_informational = false,
+                NoiseRule::Unsupported => {}
+            }
+        }
+        Ok(policy)
+    }
+
     /// Whether `rule` is switched on. Rules that are not policy choices (unsupported events)
     /// always apply.
     pub fn drops(&self, rule: NoiseRule) -> bool {
@@ -64,6 +90,16 @@ pub enum NoiseRule {
 }
 
 impl NoiseRule {
+    /// The rules a policy can switch off.
+    pub const SWITCHABLE: [NoiseRule; 6] = [
+        NoiseRule::SteadyState,
+        NoiseRule::RoutineStop,
+        NoiseRule::UserInitiatedStop,
+        NoiseRule::AgentReconnect,
+        NoiseRule::NotStopped,
+        NoiseRule::Informational,
+    ];
+
     /// A snake_case name, for logs and metric dimensions.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,5 +152,22 @@ mod tests {
         };
         assert!(!off.drops(NoiseRule::SteadyState));
         assert!(off.drops(NoiseRule::Unsupported));
+    }
+
+    #[test]
+    fn keeping_switches_named_rules_off_and_rejects_unknown_names() {
+        assert_eq!(NoisePolicy::keeping(" ").unwrap(), NoisePolicy::default());
+        let policy = NoisePolicy::keeping("steady_state, routine_stop").unwrap();
+        assert!(!policy.drops(NoiseRule::SteadyState));
+        assert!(!policy.drops(NoiseRule::RoutineStop));
+        assert!(policy.drops(NoiseRule::UserInitiatedStop));
+        for rule in NoiseRule::SWITCHABLE {
+            assert!(!NoisePolicy::keeping(rule.as_str()).unwrap().drops(rule));
+        }
+        let error = NoisePolicy::keeping("steady").unwrap_err();
+        assert!(
+            error.contains("\"steady\"") && error.contains("routine_stop"),
+            "{error}"
+        );
     }
 }
