@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use fleetwatch_tests::template_rules::{check, functions};
+use fleetwatch_tests::template_rules::{
+    ParameterValue, Resolver, TEST_ACCOUNT_ID, TEST_REGION, check, functions,
+};
+use serde_json::json;
 use serde_yaml_ng::Value;
 
 fn workspace_root() -> PathBuf {
@@ -100,4 +103,304 @@ fn globals_set_the_lambda_runtime_contract() {
     assert_eq!(globals["Handler"].as_str(), Some("bootstrap"));
     assert_eq!(globals["Tracing"].as_str(), Some("Active"));
     assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
+}
+
+/// The ecs-events rules, in the order of `fleetwatch_ecs::rule_patterns`.
+const ECS_RULES: [&str; 4] = [
+    "EcsDeploymentRule",
+    "EcsServiceActionRule",
+    "EcsStoppedTaskRule",
+    "EcsAutoScalingFailureRule",
+];
+
+fn template() -> Value {
+    serde_yaml_ng::from_str(&template_text()).expect("template.yaml parses")
+}
+
+fn clusters(names: &[&str]) -> (&'static str, ParameterValue) {
+    (
+        "EcsClusterNames",
+        ParameterValue::List(names.iter().map(|n| n.to_string()).collect()),
+    )
+}
+
+fn resolve(resolver: &Resolver, value: &Value) -> serde_json::Value {
+    resolver
+        .resolve(value)
+        .unwrap_or_else(|e| panic!("resolving {value:?}: {e}"))
+        .expect("a value, not AWS::NoValue")
+}
+
+/// A rule's `EventPattern` as EventBridge reads it: a JSON string, or the YAML object.
+fn event_pattern(resolver: &Resolver, rule: &Value) -> serde_json::Value {
+    match resolve(resolver, &rule["Properties"]["EventPattern"]) {
+        serde_json::Value::String(text) => serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("EventPattern is not JSON ({e}): {text}")),
+        object => object,
+    }
+}
+
+#[test]
+fn ecs_events_rule_patterns_are_the_patterns_of_the_ecs_crate() {
+    let template = template();
+    let resources = &template["Resources"];
+    // Exactly these rules invoke the function.
+    let targeting: BTreeSet<&str> = resources
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Events::Rule"))
+        .filter(|(_, r)| {
+            let resolver = Resolver::new(&template, &[]).unwrap();
+            let targets = resolve(&resolver, &r["Properties"]["Targets"]);
+            targets
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["Arn"] == "getatt:EcsEventsFunction.Arn")
+        })
+        .map(|(id, _)| id.as_str().unwrap())
+        .collect();
+    assert_eq!(targeting, ECS_RULES.into_iter().collect());
+
+    let cases: [(&[&str], &[&str]); 4] = [
+        (&["prod", "staging"], &["prod", "staging"]),
+        (&["prod"], &["prod"]),
+        (&["a-1", "b_2", "c"], &["a-1", "b_2", "c"]),
+        // "*" alone is every cluster: no cluster filter at all.
+        (&["*"], &[]),
+    ];
+    for (parameter, expected_clusters) in cases {
+        let resolver = Resolver::new(&template, &[clusters(parameter)]).unwrap();
+        let patterns: Vec<serde_json::Value> = ECS_RULES
+            .iter()
+            .map(|id| event_pattern(&resolver, &resources[*id]))
+            .collect();
+        let expected_clusters: Vec<String> =
+            expected_clusters.iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            patterns,
+            fleetwatch_ecs::rule_patterns(&expected_clusters),
+            "EcsClusterNames = {parameter:?}"
+        );
+    }
+    // The default is every cluster.
+    let resolver = Resolver::new(&template, &[]).unwrap();
+    let patterns: Vec<serde_json::Value> = ECS_RULES
+        .iter()
+        .map(|id| event_pattern(&resolver, &resources[*id]))
+        .collect();
+    assert_eq!(patterns, fleetwatch_ecs::rule_patterns(&[]));
+}
+
+/// Every action the ecs-events role is granted by the template, with the resources of each.
+fn ecs_events_grants(overrides: &[(&str, ParameterValue)]) -> Vec<(String, serde_json::Value)> {
+    let template = template();
+    let function = &template["Resources"]["EcsEventsFunction"];
+    assert!(
+        function["Properties"].get("Role").is_none(),
+        "the SAM-generated role is the one checked"
+    );
+    let resolver = Resolver::new(&template, overrides).unwrap();
+    let policies = resolve(&resolver, &function["Properties"]["Policies"]);
+    let mut grants = Vec::new();
+    for policy in policies.as_array().unwrap() {
+        // No managed policy names, ARNs or SAM policy templates: their actions are not listed here.
+        let statements = policy["Statement"]
+            .as_array()
+            .unwrap_or_else(|| panic!("policy {policy} is not an inline statement list"));
+        for statement in statements {
+            assert_eq!(statement["Effect"], "Allow", "{statement}");
+            assert!(statement.get("NotAction").is_none(), "{statement}");
+            assert!(statement.get("NotResource").is_none(), "{statement}");
+            let actions = match &statement["Action"] {
+                serde_json::Value::String(a) => vec![a.clone()],
+                serde_json::Value::Array(list) => list
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect(),
+                other => panic!("Action {other}"),
+            };
+            for action in actions {
+                grants.push((action, statement["Resource"].clone()));
+            }
+        }
+    }
+    grants
+}
+
+fn actions_of(grants: &[(String, serde_json::Value)]) -> BTreeSet<&str> {
+    grants.iter().map(|(a, _)| a.as_str()).collect()
+}
+
+fn resources_of(grants: &[(String, serde_json::Value)], action: &str) -> Vec<serde_json::Value> {
+    grants
+        .iter()
+        .filter(|(a, _)| a == action)
+        .flat_map(|(_, r)| match r {
+            serde_json::Value::Array(list) => list.clone(),
+            one => vec![one.clone()],
+        })
+        .collect()
+}
+
+#[test]
+fn ecs_events_role_grants_exactly_the_actions_of_the_function() {
+    // SAM also grants sqs:SendMessage on the OnFailure destination (the same queue), plus
+    // AWSLambdaBasicExecutionRole and, for tracing, AWSXrayWriteOnlyAccess.
+    let base = [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "sqs:SendMessage",
+    ];
+    let enrichment = [
+        "ecs:DescribeServices",
+        "ecs:DescribeTaskDefinition",
+        "logs:GetLogEvents",
+    ];
+
+    let grants = ecs_events_grants(&[clusters(&["prod", "staging"])]);
+    let expected: BTreeSet<&str> = base.into_iter().chain(enrichment).collect();
+    assert_eq!(actions_of(&grants), expected);
+
+    for action in &base[..3] {
+        assert_eq!(
+            resources_of(&grants, action),
+            vec![json!("getatt:StateTable.Arn")]
+        );
+    }
+    assert_eq!(
+        resources_of(&grants, "sqs:SendMessage"),
+        vec![
+            json!("getatt:AlertsQueue.Arn"),
+            json!("getatt:EcsEventsDeadLetterQueue.Arn")
+        ]
+    );
+    assert_eq!(
+        resources_of(&grants, "ecs:DescribeServices"),
+        vec![
+            json!("arn:*:ecs:*:*:service/prod/*"),
+            json!("arn:*:ecs:*:*:service/staging/*")
+        ]
+    );
+    // The only Resource "*": DescribeTaskDefinition has no resource-level permissions.
+    let unscoped: BTreeSet<&str> = grants
+        .iter()
+        .filter(|(_, r)| r == "*")
+        .map(|(a, _)| a.as_str())
+        .collect();
+    assert_eq!(unscoped, BTreeSet::from(["ecs:DescribeTaskDefinition"]));
+    assert_eq!(
+        resources_of(&grants, "logs:GetLogEvents"),
+        vec![json!(format!(
+            "arn:aws:logs:{TEST_REGION}:{TEST_ACCOUNT_ID}:log-group:/ecs/*:log-stream:*"
+        ))]
+    );
+
+    // Every cluster by default; the log group prefix is a parameter.
+    let grants = ecs_events_grants(&[(
+        "EcsTaskLogGroupPrefix",
+        ParameterValue::String("/aws/ecs/prod-".into()),
+    )]);
+    assert_eq!(
+        resources_of(&grants, "ecs:DescribeServices"),
+        vec![json!("arn:*:ecs:*:*:service/*/*")]
+    );
+    assert_eq!(
+        resources_of(&grants, "logs:GetLogEvents"),
+        vec![json!(format!(
+            "arn:aws:logs:{TEST_REGION}:{TEST_ACCOUNT_ID}:log-group:/aws/ecs/prod-*:log-stream:*"
+        ))]
+    );
+
+    // Without enrichment, no ECS or log reads at all.
+    let grants = ecs_events_grants(&[("EcsEnrichment", ParameterValue::String("false".into()))]);
+    assert_eq!(actions_of(&grants), base.into_iter().collect());
+}
+
+#[test]
+fn ecs_events_function_is_wired_to_its_queues_and_dead_letters() {
+    let template = template();
+    let resolver = Resolver::new(&template, &[]).unwrap();
+    let resources = &template["Resources"];
+    let function = resolve(&resolver, &resources["EcsEventsFunction"]["Properties"]);
+    let globals = resolve(&resolver, &template["Globals"]["Function"]["Environment"]);
+
+    // The environment the function reads (globals merged with its own).
+    let mut environment = globals["Variables"].as_object().unwrap().clone();
+    environment.extend(
+        function["Environment"]["Variables"]
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    assert_eq!(
+        serde_json::Value::Object(environment),
+        json!({
+            "FLEETWATCH_STATE_TABLE": "ref:StateTable",
+            "FLEETWATCH_ALERTS_QUEUE_URL": "ref:AlertsQueue",
+            "FLEETWATCH_EVENTS_DLQ_URL": "ref:EcsEventsDeadLetterQueue",
+            "FLEETWATCH_ENRICH": "true",
+            "FLEETWATCH_NOISE_KEEP": "",
+        })
+    );
+    assert_eq!(
+        function["EventInvokeConfig"],
+        json!({
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {
+                "OnFailure": {"Type": "SQS", "Destination": "getatt:EcsEventsDeadLetterQueue.Arn"}
+            }
+        })
+    );
+    assert_eq!(
+        resources["EcsEventsDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"].as_u64(),
+        Some(14 * 24 * 3600)
+    );
+
+    // Each rule: retried, dead-lettered, allowed to invoke the function and to dead-letter.
+    let queue_policy = resolve(&resolver, &resources["EcsEventsDeadLetterQueuePolicy"]);
+    let statements = &queue_policy["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(statements.as_array().unwrap().len(), 1);
+    assert_eq!(
+        statements[0]["Principal"],
+        json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(statements[0]["Action"], "sqs:SendMessage");
+    let rule_arns: Vec<serde_json::Value> = ECS_RULES
+        .iter()
+        .map(|id| json!(format!("getatt:{id}.Arn")))
+        .collect();
+    assert_eq!(
+        statements[0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        json!(rule_arns)
+    );
+    for id in ECS_RULES {
+        let targets = resolve(&resolver, &resources[id]["Properties"]["Targets"]);
+        assert_eq!(
+            targets,
+            json!([{
+                "Id": "ecs-events",
+                "Arn": "getatt:EcsEventsFunction.Arn",
+                "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600},
+                "DeadLetterConfig": {"Arn": "getatt:EcsEventsDeadLetterQueue.Arn"}
+            }]),
+            "{id}"
+        );
+        let permission = resolve(&resolver, &resources[format!("{id}Permission").as_str()]);
+        assert_eq!(
+            permission,
+            json!({
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "FunctionName": "getatt:EcsEventsFunction.Arn",
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "events.amazonaws.com",
+                    "SourceArn": format!("getatt:{id}.Arn"),
+                }
+            }),
+            "{id}"
+        );
+    }
 }

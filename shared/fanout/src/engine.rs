@@ -522,6 +522,7 @@ impl<St: StateStore + Sync, Q: MessageQueue + Sync> Engine<St, Q> {
         };
         let record = DedupRecord {
             status: delivery.alert.status.as_str().into(),
+            severity: Some(delivery.alert.severity.as_str().into()),
             sent_at: epoch_now(),
         };
         let item = StateItem {

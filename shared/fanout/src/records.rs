@@ -57,6 +57,9 @@ pub struct ThreadRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DedupRecord {
     pub status: String,
+    /// Absent in records written before severities were remembered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
     /// Epoch seconds.
     pub sent_at: u64,
 }
@@ -65,6 +68,10 @@ impl DedupRecord {
     pub fn to_previous(&self) -> Option<fleetwatch_routing::PreviousDelivery> {
         Some(fleetwatch_routing::PreviousDelivery {
             status: fleetwatch_alerts::Status::parse(&self.status)?,
+            severity: self
+                .severity
+                .as_deref()
+                .and_then(fleetwatch_alerts::Severity::parse),
             sent_at: fleetwatch_routing::Timestamp::from_second(i64::try_from(self.sent_at).ok()?)
                 .ok()?,
         })

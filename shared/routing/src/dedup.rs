@@ -4,9 +4,9 @@
 //! The same problem (fingerprint) with the same status sent to the same destination within the
 //! route's dedup window is a duplicate: at-least-once delivery from SQS, a source that repeats
 //! itself, two producers reporting one thing. A status change (firing to resolved, or firing
-//! again after resolved) is news and always sends.
+//! again after resolved) or a severity change (warning to error) is news and always sends.
 
-use fleetwatch_alerts::{Alert, Status};
+use fleetwatch_alerts::{Alert, Severity, Status};
 use jiff::Timestamp;
 use std::time::Duration;
 
@@ -14,6 +14,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PreviousDelivery {
     pub status: Status,
+    /// `None` in records written before severities were remembered: then only the status counts.
+    pub severity: Option<Severity>,
     pub sent_at: Timestamp,
 }
 
@@ -36,6 +38,8 @@ pub fn dedup_key(alert: &Alert, destination: &str) -> String {
 ///
 /// - nothing sent before: send;
 /// - a different status than last time: send (a resolution is never suppressed);
+/// - a different severity than last time: send (a deployment that was rolling back and has now
+///   failed is news, though both are firing);
 /// - the same status, sent less than `window` ago: duplicate, do not send; at `window` or later:
 ///   send (a reminder);
 /// - a last delivery stamped later than `now` (clocks disagree): treated as within the window;
@@ -49,7 +53,8 @@ pub fn should_send(
     let Some(previous) = previous else {
         return true;
     };
-    if previous.status != alert.status || window.is_zero() {
+    let severity_changed = previous.severity.is_some_and(|s| s != alert.severity);
+    if previous.status != alert.status || severity_changed || window.is_zero() {
         return true;
     }
     let elapsed = now.duration_since(previous.sent_at);

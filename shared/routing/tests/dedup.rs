@@ -1,7 +1,7 @@
 //! Duplicate decisions: same fingerprint and status within the window is a duplicate; a status
 //! change always sends.
 
-use fleetwatch_alerts::{Alert, Source, Status};
+use fleetwatch_alerts::{Alert, Severity, Source, Status};
 use fleetwatch_routing::{PreviousDelivery, Timestamp, dedup_key, should_send};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ fn alert(status: Status) -> Alert {
     alert.id = "occurrence-1".into();
     alert.fingerprint = "cw:123:api-5xx".into();
     alert.status = status;
+    alert.severity = Severity::Warning;
     alert
 }
 
@@ -51,10 +52,12 @@ fn send_decisions() {
     let sent = at("2026-11-25T12:00:00Z");
     let firing_before = Some(PreviousDelivery {
         status: Status::Firing,
+        severity: Some(Severity::Warning),
         sent_at: sent,
     });
     let resolved_before = Some(PreviousDelivery {
         status: Status::Resolved,
+        severity: Some(Severity::Warning),
         sent_at: sent,
     });
     #[rustfmt::skip]
@@ -79,4 +82,34 @@ fn send_decisions() {
             "{what}"
         );
     }
+}
+
+#[test]
+fn a_severity_change_is_news_and_old_records_compare_by_status_only() {
+    let sent = at("2026-11-25T12:00:00Z");
+    let now = at("2026-11-25T12:01:00Z");
+    let previous = |severity| {
+        Some(PreviousDelivery {
+            status: Status::Firing,
+            severity,
+            sent_at: sent,
+        })
+    };
+    let mut failed = alert(Status::Firing);
+    failed.severity = Severity::Error;
+    // Rolling back (warning), then failed (error): both firing, the second still sends.
+    assert!(should_send(
+        previous(Some(Severity::Warning)),
+        &failed,
+        now,
+        FIVE_MINUTES
+    ));
+    assert!(!should_send(
+        previous(Some(Severity::Error)),
+        &failed,
+        now,
+        FIVE_MINUTES
+    ));
+    // A record without a severity (written by an older version): status alone decides.
+    assert!(!should_send(previous(None), &failed, now, FIVE_MINUTES));
 }

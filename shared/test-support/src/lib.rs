@@ -6,7 +6,10 @@
 //! - [`slack`] and [`bulk`]: protocol-faithful fakes of Slack and of OpenSearch/Elasticsearch
 //!   `_bulk`, used because neither service can run here. Both record what they received and can be
 //!   told to inject faults.
+//! - [`aws_json`]: recorded answers of AWS JSON-protocol services (ECS, CloudWatch Logs) for the
+//!   calls moto cannot answer in a shape aws-sdk-rust reads.
 
+pub mod aws_json;
 pub mod bulk;
 pub mod lambda;
 pub mod moto;
