@@ -94,3 +94,69 @@ async fn alb_logs_runs_under_the_lambda_runtime_api() {
         .unwrap_err();
     assert!(error.contains("NoSuchBucket"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecs_events_runs_under_the_lambda_runtime_api() {
+    let moto = MotoServer::start();
+    let aws = moto.clients().await;
+    moto.create_state_table("fleetwatch-state").await;
+    let mut queues = Vec::new();
+    for name in ["alerts", "ecs-events-dlq"] {
+        let created = aws
+            .sqs()
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap();
+        queues.push(created.queue_url.unwrap());
+    }
+    let mut env: Vec<(String, String)> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    env.extend([
+        ("FLEETWATCH_ALERTS_QUEUE_URL".to_string(), queues[0].clone()),
+        ("FLEETWATCH_EVENTS_DLQ_URL".into(), queues[1].clone()),
+        ("FLEETWATCH_STATE_TABLE".into(), "fleetwatch-state".into()),
+    ]);
+    let watch = LambdaWatch::start(&env);
+
+    // A placement failure of a service moto does not know: the alert goes out, marked as not
+    // enriched (DescribeServices finds no such service).
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events/ecs/service-placement-failure.json");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let answer = watch
+        .invoke("ecs-events", &event)
+        .unwrap_or_else(|e| panic!("invoke failed: {e}\n{}", watch.output()));
+    assert_eq!(
+        answer,
+        json!({"outcome": "published", "alerts": 1, "enrichment_failed": 1})
+    );
+    let again = watch.invoke("ecs-events", &event).unwrap();
+    assert_eq!(again["outcome"], "duplicate");
+
+    let received = aws
+        .sqs()
+        .receive_message()
+        .queue_url(&queues[0])
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(received.len(), 1);
+    let alert: serde_json::Value = serde_json::from_str(received[0].body().unwrap()).unwrap();
+    assert_eq!(alert["source"], "ecs_events");
+    assert!(
+        alert["title"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be placed"),
+        "{alert}"
+    );
+}
