@@ -428,3 +428,61 @@ fn the_real_sample_shapes_classify() {
     let classified = classify(other, &NoisePolicy::default()).unwrap();
     assert_eq!(classified.dropped().unwrap().rule, NoiseRule::Unsupported);
 }
+
+/// Enriched messages as Slack shows them: a failed deployment with its change and counts, a
+/// crashed container with its last log lines and log link, and an alert whose lookups failed.
+#[test]
+fn enriched_alerts_render_to_the_snapshotted_slack_message() {
+    use fleetwatch_ecs::{Enrichment, enrich};
+
+    let deployment = Enrichment {
+        task_definition_before: Some("checkout:42".into()),
+        task_definition_after: Some("checkout:43".into()),
+        image_tag_before: Some("v2.6.3".into()),
+        image_tag_after: Some("v2.7.0".into()),
+        desired_count: Some(4),
+        running_count: Some(1),
+        pending_count: Some(1),
+        failed_task_count: Some(3),
+        ..Enrichment::default()
+    };
+    let crash = Enrichment {
+        desired_count: Some(4),
+        running_count: Some(3),
+        pending_count: Some(1),
+        log_stream_url: Some(
+            "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fcheckout/log-events/ecs$252Fapp$252F0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+        ),
+        last_log_lines: vec![
+            "2026-11-20T10:04:58Z INFO  checkout: order 81723 accepted".into(),
+            "2026-11-20T10:04:59Z WARN  checkout: heap usage 97% (497/512 MiB)".into(),
+            "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space".into(),
+            "\tat com.acme.checkout.Cart.price(Cart.java:88) `with backticks` & <angle>".into(),
+        ],
+        ..Enrichment::default()
+    };
+    let failed = Enrichment {
+        unavailable: Some(
+            "DescribeServices: AccessDeniedException: not authorized to perform ecs:DescribeServices"
+                .into(),
+        ),
+        ..Enrichment::default()
+    };
+    for (fixture, enrichment, name) in [
+        (
+            "deployment-failed",
+            deployment,
+            "enriched-deployment-failed",
+        ),
+        ("task-stopped-oom", crash, "enriched-task-stopped-oom"),
+        (
+            "task-stopped-exit-code",
+            failed,
+            "enrichment-failed-task-stopped-exit-code",
+        ),
+    ] {
+        let mut alert = alert_of(fixture);
+        enrich(&mut alert, &enrichment);
+        insta::assert_json_snapshot!(name, render(&alert, &RenderOptions::default()));
+    }
+}
