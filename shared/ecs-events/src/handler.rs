@@ -13,14 +13,12 @@ use fleetwatch_alerts::Alert;
 use fleetwatch_aws::emf::{MetricSet, MetricsSink};
 use fleetwatch_aws::sqs::MessageQueue;
 use fleetwatch_aws::state::{StateItem, StateStore, epoch_now};
-use fleetwatch_ecs::{
-    Classified, EcsEvent, NoisePolicy, assemble, classify_event, dedup_key, enrich, lookup_plan,
-};
+use fleetwatch_ecs::{Classified, EcsEvent, NoisePolicy, classify_event, dedup_key};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::lookups::{EcsLookups, fetch};
+use crate::lookups::{EcsLookups, enrich_alert};
 
 pub const NAMESPACE: &str = "fleetwatch/ecs-events";
 
@@ -197,23 +195,15 @@ where
         let Some(lookups) = &self.lookups else {
             return false;
         };
-        let Some(plan) = lookup_plan(event, alert) else {
-            return false;
-        };
         let deadline = Instant::now() + self.settings.enrichment_budget;
-        let answers = fetch(lookups, &plan, deadline).await;
-        let region = event
-            .envelope
-            .region
-            .as_deref()
-            .filter(|r| !r.is_empty())
-            .unwrap_or(&self.settings.default_region);
-        let enrichment = assemble(&plan, &answers, region);
-        if let Some(reason) = &enrichment.unavailable {
-            tracing::warn!(%reason, alert = %alert.id, "enrichment incomplete; alerting without it");
-        }
-        enrich(alert, &enrichment);
-        enrichment.unavailable.is_some()
+        enrich_alert(
+            lookups,
+            event,
+            alert,
+            deadline,
+            &self.settings.default_region,
+        )
+        .await
     }
 
     async fn dead_letter(&self, payload: &Value, reason: String) -> Result<Outcome, HandlerError> {

@@ -7,4 +7,4 @@ pub mod lookups;
 pub mod wiring;
 
 pub use handler::{EcsEventsHandler, HandlerError, Outcome, Settings};
-pub use lookups::{AwsLookups, EcsLookups, LookupError};
+pub use lookups::{AwsLookups, EcsLookups, LookupError, enrich_alert};

@@ -6,12 +6,14 @@
 use std::collections::HashMap;
 
 use aws_sdk_ecs::types::LogDriver;
+use fleetwatch_alerts::Alert;
 use fleetwatch_aws::sdk_error::aws_error_text;
 use fleetwatch_ecs::enrich::MAX_LOG_LINES;
 use fleetwatch_ecs::lookup::{
     AwsLogs, ContainerDefinition, DeploymentSnapshot, LookupAnswers, LookupPlan, ServiceSnapshot,
     TaskDefinitionSnapshot, log_target, task_definitions_to_describe,
 };
+use fleetwatch_ecs::{EcsEvent, assemble, enrich, lookup_plan};
 use tokio::time::{Instant, timeout_at};
 
 /// Why one lookup failed: one line, safe to log and to show in an alert.
@@ -111,6 +113,33 @@ pub async fn fetch<L: EcsLookups>(
         answers.log_target = Some(target);
     }
     answers
+}
+
+/// Looks up what `alert` (made from `event`) needs and adds it. Returns whether any lookup
+/// failed; the alert then says so. The handler and `fleetwatch alerts render --enrich` share it.
+pub async fn enrich_alert<L: EcsLookups>(
+    lookups: &L,
+    event: &EcsEvent,
+    alert: &mut Alert,
+    deadline: Instant,
+    default_region: &str,
+) -> bool {
+    let Some(plan) = lookup_plan(event, alert) else {
+        return false;
+    };
+    let answers = fetch(lookups, &plan, deadline).await;
+    let region = event
+        .envelope
+        .region
+        .as_deref()
+        .filter(|r| !r.is_empty())
+        .unwrap_or(default_region);
+    let enrichment = assemble(&plan, &answers, region);
+    if let Some(reason) = &enrichment.unavailable {
+        tracing::warn!(%reason, alert = %alert.id, "enrichment incomplete; alerting without it");
+    }
+    enrich(alert, &enrichment);
+    enrichment.unavailable.is_some()
 }
 
 async fn bounded<T>(
