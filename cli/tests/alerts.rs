@@ -1,5 +1,6 @@
-//! `fleetwatch alerts render|route|send` on the sample payloads of `events/alerts/` and the
-//! example routing configuration of `events/routing/`; `send` against the Slack fake.
+//! `fleetwatch alerts render|route|send` on the sample payloads of `events/alerts/`, the ECS and
+//! Auto Scaling events of `events/ecs/` and the example routing configuration of
+//! `events/routing/`; `send` against the Slack fake.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -244,6 +245,11 @@ fn slack_setup() -> SlackSetup {
 }
 
 fn send(setup: &SlackSetup, files: &[&str]) -> Output {
+    let files: Vec<String> = files.iter().map(|name| sample(name)).collect();
+    send_files(setup, &files)
+}
+
+fn send_files(setup: &SlackSetup, files: &[String]) -> Output {
     let api_base = setup.fake.api_base_url();
     let mut args = vec![
         "alerts".to_string(),
@@ -255,7 +261,7 @@ fn send(setup: &SlackSetup, files: &[&str]) -> Output {
         "--api-base".into(),
         api_base,
     ];
-    args.extend(files.iter().map(|name| sample(name)));
+    args.extend(files.iter().cloned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run(&args)
 }
@@ -351,5 +357,405 @@ fn a_secret_missing_from_the_secrets_file_is_exit_status_2_before_anything_is_se
         "{errors}"
     );
     assert!(setup.fake.all_messages().is_empty());
+    assert_no_secret_in(&output, &setup);
+}
+
+// ECS and Auto Scaling events (`events/ecs/`): classified by fleetwatch-ecs, noise dropped.
+
+/// (fixture, the alert's one-line text): the titles of `shared/ecs/tests/fixtures.rs`.
+const ECS_ALERTS: &[(&str, &str)] = &[
+    (
+        "asg-launch-unsuccessful.json",
+        "[FIRING error] Auto Scaling group prod-ecs-ondemand failed to launch an instance",
+    ),
+    (
+        "asg-terminate-unsuccessful.json",
+        "[FIRING error] Auto Scaling group prod-ecs-ondemand failed to terminate an instance",
+    ),
+    (
+        "deployment-completed.json",
+        "[RESOLVED info] Deployment of checkout completed",
+    ),
+    (
+        "deployment-failed.json",
+        "[FIRING error] Deployment of checkout failed",
+    ),
+    (
+        "deployment-in-progress.json",
+        "[FIRING info] Deployment of checkout started",
+    ),
+    (
+        "deployment-rollback.json",
+        "[FIRING warning] Deployment of checkout is rolling back",
+    ),
+    (
+        "service-configuration-failure.json",
+        "[FIRING error] Task configuration of checkout failed",
+    ),
+    (
+        "service-placement-failure.json",
+        "[FIRING error] Tasks of checkout cannot be placed: not enough memory",
+    ),
+    (
+        "service-start-impaired.json",
+        "[FIRING error] Tasks of checkout are failing to start",
+    ),
+    (
+        "task-failed-health-check.json",
+        "[FIRING error] Task of checkout failed its health checks",
+    ),
+    (
+        "task-failed-to-start-image-pull.json",
+        "[FIRING error] Task of checkout failed to start: the image could not be pulled",
+    ),
+    (
+        "task-failed-to-start-secrets.json",
+        "[FIRING error] Task of checkout failed to start: secrets or resources could not be initialised",
+    ),
+    (
+        "task-stopped-exit-code.json",
+        "[FIRING error] Task of checkout stopped: app exited with code 1",
+    ),
+    (
+        "task-stopped-oom.json",
+        "[FIRING error] Task of checkout stopped: app ran out of memory",
+    ),
+];
+
+/// (fixture, the noise rule that drops it)
+const ECS_NOISE: &[(&str, &str)] = &[
+    (
+        "noise-container-instance-agent-reconnect.json",
+        "agent_reconnect",
+    ),
+    ("noise-service-steady-state.json", "steady_state"),
+    ("noise-task-running.json", "not_stopped"),
+    ("noise-task-stopped-routine-deployment.json", "routine_stop"),
+    (
+        "noise-task-stopped-user-initiated.json",
+        "user_initiated_stop",
+    ),
+];
+
+fn ecs(name: &str) -> String {
+    events("ecs", name)
+}
+
+/// Every `.json` file of `events/ecs/`, by name.
+fn ecs_fixtures() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/ecs");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_ecs_fixture_is_listed_as_an_alert_or_as_noise() {
+    let mut listed: Vec<String> = ECS_ALERTS
+        .iter()
+        .chain(ECS_NOISE)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(ecs_fixtures(), listed);
+}
+
+#[test]
+fn every_ecs_event_renders_its_alert_in_the_plain_layout() {
+    for (name, title) in ECS_ALERTS {
+        let output = run(&["alerts", "render", &ecs(name)]);
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
+        let text = stdout(&output);
+        let header = text.lines().next().unwrap();
+        let source = if name.starts_with("asg-") {
+            "(aws.autoscaling)"
+        } else {
+            "(aws.ecs)"
+        };
+        assert!(
+            header.starts_with(&format!("== {}: ", ecs(name)))
+                && header.ends_with(&format!("{source}, 1 alert")),
+            "{name}: {header}"
+        );
+        assert_eq!(text.matches("\ntext: ").count(), 1, "{name}:\n{text}");
+        assert!(
+            text.contains(&format!("\ntext: {title}\n")),
+            "{name}:\n{text}"
+        );
+        // Not the generic layout, not dropped.
+        assert!(!text.contains("unknown shape"), "{name}:\n{text}");
+        assert!(!text.contains("dropped"), "{name}:\n{text}");
+        assert_eq!(stderr(&output), "", "{name}");
+    }
+}
+
+#[test]
+fn every_ecs_event_renders_its_exact_slack_payload_with_json() {
+    for (name, title) in ECS_ALERTS {
+        let output = run(&["alerts", "render", "--json", &ecs(name)]);
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
+        let text = stdout(&output);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{name}:\n{text}");
+        let payload: Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(payload["text"], *title, "{name}");
+        assert_eq!(payload["attachments"][0]["blocks"][0]["type"], "header");
+        assert_eq!(
+            payload["attachments"][0]["blocks"][0]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .split_once("] ")
+                .unwrap()
+                .1,
+            title.split_once("] ").unwrap().1,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn noise_events_are_dropped_with_their_rule_and_exit_status_0() {
+    for (name, rule) in ECS_NOISE {
+        let output = run(&["alerts", "render", &ecs(name)]);
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
+        let text = stdout(&output);
+        assert!(
+            text.starts_with(&format!("== {}: ", ecs(name)))
+                && text
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .ends_with("0 alerts, 1 dropped by the noise policy"),
+            "{name}:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("\ndropped (noise rule {rule}): ")),
+            "{name}:\n{text}"
+        );
+        assert!(!text.contains("text: "), "{name}:\n{text}");
+
+        let json = run(&["alerts", "render", "--json", &ecs(name)]);
+        assert_eq!(json.status.code(), Some(0), "{name}: {}", stderr(&json));
+        assert_eq!(stdout(&json), "", "{name}: no Slack payload");
+        assert!(
+            stderr(&json).contains(&format!(
+                "{}: note: dropped (noise rule {rule}): ",
+                ecs(name)
+            )),
+            "{name}: {}",
+            stderr(&json)
+        );
+    }
+}
+
+#[test]
+fn all_ecs_events_at_once_give_one_payload_per_alert() {
+    let files: Vec<String> = ecs_fixtures().iter().map(|name| ecs(name)).collect();
+    let mut args = vec!["alerts", "render", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let output = run(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let texts: Vec<String> = stdout(&output)
+        .lines()
+        .map(|line| {
+            let payload: Value = serde_json::from_str(line).unwrap();
+            payload["text"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let expected: Vec<&str> = ECS_ALERTS.iter().map(|(_, title)| *title).collect();
+    assert_eq!(texts, expected);
+    assert_eq!(
+        stderr(&output)
+            .matches("note: dropped (noise rule ")
+            .count(),
+        ECS_NOISE.len()
+    );
+}
+
+#[test]
+fn the_plain_layout_of_an_oom_stop_and_a_failed_deployment() {
+    let output = run(&[
+        "alerts",
+        "render",
+        &ecs("task-stopped-oom.json"),
+        &ecs("deployment-failed.json"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let expected = format!(
+        "\
+== {oom}: ECS Task State Change (aws.ecs), 1 alert
+text: [FIRING error] Task of checkout stopped: app ran out of memory
+colour: #E01E5A
+  :red_circle: [FIRING] Task of checkout stopped: app ran out of memory
+
+  Essential container in task exited
+  Cluster: prod
+  Service: checkout
+  Task definition: checkout:42
+  Task: a1b2c3d4e5f60718293a4b5c6d7e8f90
+  Stop code: EssentialContainerExited
+  Container: app
+  Exit code: 137
+  Reason: OutOfMemoryError: Container killed due to memory usage
+  Image: v2.7.0
+  Deployment: ecs-svc/4827391650284617001
+  (ECS events | severity error | 2026-11-20T10:07:02.979Z)
+  [Service in console] https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/health?region=eu-west-1
+  [Stopped task] https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/a1b2c3d4e5f60718293a4b5c6d7e8f90/configuration?region=eu-west-1
+
+== {failed}: ECS Deployment State Change (aws.ecs), 1 alert
+text: [FIRING error] Deployment of checkout failed
+colour: #E01E5A
+  :red_circle: [FIRING] Deployment of checkout failed
+
+  ECS deployment circuit breaker: task failed to start.
+  Cluster: prod
+  Service: checkout
+  Deployment: ecs-svc/4827391650284617001
+  Event: SERVICE_DEPLOYMENT_FAILED
+  (ECS events | severity error | 2026-11-20T10:09:31.512Z)
+  [Service in console] https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/health?region=eu-west-1
+",
+        oom = ecs("task-stopped-oom.json"),
+        failed = ecs("deployment-failed.json"),
+    );
+    assert_eq!(stdout(&output), expected);
+}
+
+#[test]
+fn a_wrapped_ecs_event_renders_the_same_alert_as_unwrapped() {
+    let name = "task-stopped-oom.json";
+    let event = std::fs::read_to_string(ecs(name)).unwrap();
+    let notification = serde_json::json!({
+        "Type": "Notification", "MessageId": "0d1c9a4e", "TopicArn": "arn:aws:sns:eu-west-1:123456789012:ecs-events",
+        "Message": event,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            // EventBridge -> SQS -> Lambda.
+            serde_json::json!({"Records": [{
+                "messageId": "5b1e2a70", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:ecs-events", "body": event,
+            }]}),
+            "in an SQS Lambda event, 1 alert",
+        ),
+        (
+            // EventBridge -> SNS -> SQS -> Lambda.
+            serde_json::json!({"Records": [{"messageId": "5b1e2a71", "body": notification.to_string()}]}),
+            "in an SQS Lambda event in an SNS notification, 1 alert",
+        ),
+        (
+            // EventBridge -> SNS -> Lambda.
+            serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": notification}]}),
+            "in an SNS Lambda event, 1 alert",
+        ),
+    ];
+    let unwrapped_plain = stdout(&run(&["alerts", "render", &ecs(name)]));
+    let unwrapped_json = stdout(&run(&["alerts", "render", "--json", &ecs(name)]));
+    assert!(unwrapped_json.contains("app ran out of memory"));
+    let body = |text: &str| text.split_once('\n').unwrap().1.to_string();
+    for (index, (wrapped, envelopes)) in cases.iter().enumerate() {
+        let path = write(
+            dir.path(),
+            &format!("wrapped-{index}.json"),
+            &wrapped.to_string(),
+        );
+        let path = path.to_str().unwrap();
+        let plain = run(&["alerts", "render", path]);
+        assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+        let text = stdout(&plain);
+        assert_eq!(
+            text.lines().next().unwrap(),
+            format!("== {path}: ECS Task State Change (aws.ecs) {envelopes}"),
+        );
+        assert_eq!(body(&text), body(&unwrapped_plain));
+        let json = run(&["alerts", "render", "--json", path]);
+        assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+        assert_eq!(stdout(&json), unwrapped_json);
+    }
+
+    // A batch of several: the alert, and the noise event dropped.
+    let noise = std::fs::read_to_string(ecs("noise-task-running.json")).unwrap();
+    let batch = serde_json::json!({"Records": [{"body": event}, {"body": noise}]});
+    let path = write(dir.path(), "batch.json", &batch.to_string());
+    let output = run(&["alerts", "render", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            "ECS Task State Change (aws.ecs) in an SQS Lambda event, 1 alert, 1 dropped by the noise policy"
+        ) && text.contains("text: [FIRING error] Task of checkout stopped: app ran out of memory")
+            && text.contains("dropped (noise rule not_stopped): "),
+        "{text}"
+    );
+}
+
+#[test]
+fn route_shows_ecs_alerts_routed_and_noise_dropped() {
+    let output = run(&[
+        "alerts",
+        "route",
+        "--config",
+        &routing_config(),
+        &ecs("deployment-failed.json"),
+        &ecs("noise-service-steady-state.json"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for expected in [
+        ": ECS Deployment State Change (aws.ecs), 1 alert\n",
+        "[FIRING error] Deployment of checkout failed\n",
+        "  deliver to deploys via route deployments, dedup window 5m\n",
+        "  deliver to ops via route prod-errors, dedup window 5m\n",
+        ": ECS Service Action (aws.ecs), 0 alerts, 1 dropped by the noise policy\n",
+        "dropped (noise rule steady_state): ",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}
+
+#[test]
+fn send_delivers_ecs_alerts_and_not_the_noise() {
+    let setup = slack_setup();
+    let output = send_files(
+        &setup,
+        &[
+            ecs("task-stopped-oom.json"),
+            ecs("noise-service-steady-state.json"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains(": ECS Task State Change (aws.ecs), 1 alert\n")
+            && text.contains(": ECS Service Action (aws.ecs), 0 alerts\n")
+            && text.contains("  not sent: dropped (noise rule steady_state): "),
+        "{text}"
+    );
+    let oom = "[FIRING error] Task of checkout stopped: app ran out of memory";
+    let ops = setup.fake.delivered(&setup.ops_webhook);
+    assert_eq!(ops.len(), 1, "{text}");
+    assert_eq!(ops[0].text.as_deref(), Some(oom));
+    // The exact payload `alerts render --json` prints.
+    let rendered = stdout(&run(&[
+        "alerts",
+        "render",
+        "--json",
+        &ecs("task-stopped-oom.json"),
+    ]));
+    let expected: Value = serde_json::from_str(rendered.trim()).unwrap();
+    assert_eq!(ops[0].payload, expected);
+    let deploys = setup.fake.delivered("deploys");
+    assert_eq!(deploys.len(), 1, "{text}");
+    assert_eq!(deploys[0].text.as_deref(), Some(oom));
+    assert!(
+        text.contains("Outcome: 2 delivered in 2 Slack message(s)"),
+        "{text}"
+    );
     assert_no_secret_in(&output, &setup);
 }

@@ -16,7 +16,8 @@ use crate::outcome::CommandResult;
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
     /// Print the Slack message(s) each event file would send: raw payloads, or wrapped in SNS,
-    /// SQS, EventBridge or a Lambda event.
+    /// SQS, EventBridge or a Lambda event. ECS and Auto Scaling events are classified as the
+    /// ecs-events function does: alerts, or dropped by its noise policy.
     Render(render::RenderArgs),
     /// Show which Slack destinations each alert would go to, and why.
     Route(route::RouteArgs),

@@ -15,8 +15,9 @@ pub struct RenderArgs {
     /// Print the exact Slack payloads (`{text, attachments}`), one JSON document per line.
     #[arg(long)]
     json: bool,
-    /// Alert payload files: CloudWatch alarms, Alertmanager webhooks, AWS Health events, SNS
-    /// messages, fleetwatch alerts, any JSON; raw or in SNS / SQS / Lambda event envelopes.
+    /// Alert payload files: CloudWatch alarms, Alertmanager webhooks, AWS Health events, ECS and
+    /// Auto Scaling events, SNS messages, fleetwatch alerts, any JSON; raw or in SNS / SQS /
+    /// Lambda event envelopes.
     #[arg(value_name = "EVENT_FILE", required = true)]
     files: Vec<PathBuf>,
 }
@@ -26,7 +27,7 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     let mut finished = Finished::Success;
     let options = RenderOptions::default();
     for (index, path) in args.files.iter().enumerate() {
-        let Some(normalised) = event_file::load(path) else {
+        let Some(loaded) = event_file::load(path) else {
             finished = Finished::SomeInputsUnreadable;
             continue;
         };
@@ -38,24 +39,34 @@ pub fn run(args: &RenderArgs) -> CommandResult {
             text.push_str(&format!(
                 "== {}: {}\n",
                 path.display(),
-                event_file::describe(&normalised)
+                event_file::describe(&loaded)
             ));
         }
-        for (number, alert) in normalised.alerts.iter().enumerate() {
+        for (number, alert) in loaded.alerts.iter().enumerate() {
             let message = render(alert, &options);
             if args.json {
                 // Plain strings and vectors: serialisation cannot fail.
                 text.push_str(&serde_json::to_string(&message).unwrap_or_default());
                 text.push('\n');
             } else {
-                if normalised.alerts.len() > 1 {
+                if loaded.alerts.len() > 1 {
                     text.push_str(&format!(
                         "\n-- alert {} of {}\n",
                         number + 1,
-                        normalised.alerts.len()
+                        loaded.alerts.len()
                     ));
                 }
                 text.push_str(&plain::layout(&message));
+            }
+        }
+        // Events the noise policy drops (ECS / Auto Scaling) send nothing: said in the plain
+        // layout, a note on standard error beside the payloads of `--json`.
+        for dropped in &loaded.dropped {
+            let line = event_file::dropped_line(dropped);
+            if args.json {
+                eprintln!("fleetwatch: {}: note: {line}", path.display());
+            } else {
+                text.push_str(&format!("{line}\n"));
             }
         }
         out.write_all(text.as_bytes()).map_err(Fatal::stdout)?;

@@ -28,7 +28,7 @@ pub fn run(args: &RouteArgs) -> CommandResult {
     let mut out = io::stdout().lock();
     let mut finished = Finished::Success;
     for (index, path) in args.files.iter().enumerate() {
-        let Some(normalised) = event_file::load(path) else {
+        let Some(loaded) = event_file::load(path) else {
             finished = Finished::SomeInputsUnreadable;
             continue;
         };
@@ -39,15 +39,19 @@ pub fn run(args: &RouteArgs) -> CommandResult {
         text.push_str(&format!(
             "== {}: {}\n",
             path.display(),
-            event_file::describe(&normalised)
+            event_file::describe(&loaded)
         ));
-        for alert in &normalised.alerts {
+        for alert in &loaded.alerts {
             // The alert as people will see it: the message's one-line text.
             let title = render(alert, &RenderOptions::default()).text;
             text.push_str(&format!("{title}\n"));
             for line in route(&config, alert, now).explain() {
                 text.push_str(&format!("  {line}\n"));
             }
+        }
+        // Dropped before routing (the ECS noise policy): nothing to route.
+        for dropped in &loaded.dropped {
+            text.push_str(&format!("{}\n", event_file::dropped_line(dropped)));
         }
         out.write_all(text.as_bytes()).map_err(Fatal::stdout)?;
     }
