@@ -471,14 +471,9 @@ fn every_ecs_event_renders_its_alert_in_the_plain_layout() {
         assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
         let text = stdout(&output);
         let header = text.lines().next().unwrap();
-        let source = if name.starts_with("asg-") {
-            "(aws.autoscaling)"
-        } else {
-            "(aws.ecs)"
-        };
         assert!(
             header.starts_with(&format!("== {}: ", ecs(name)))
-                && header.ends_with(&format!("{source}, 1 alert")),
+                && header.ends_with("ECS / Auto Scaling event, 1 alert"),
             "{name}: {header}"
         );
         assert_eq!(text.matches("\ntext: ").count(), 1, "{name}:\n{text}");
@@ -533,7 +528,7 @@ fn noise_events_are_dropped_with_their_rule_and_exit_status_0() {
             "{name}:\n{text}"
         );
         assert!(
-            text.contains(&format!("\ndropped (noise rule {rule}): ")),
+            text.contains(&format!("\ndropped: noise rule {rule}: ")),
             "{name}:\n{text}"
         );
         assert!(!text.contains("text: "), "{name}:\n{text}");
@@ -543,7 +538,7 @@ fn noise_events_are_dropped_with_their_rule_and_exit_status_0() {
         assert_eq!(stdout(&json), "", "{name}: no Slack payload");
         assert!(
             stderr(&json).contains(&format!(
-                "{}: note: dropped (noise rule {rule}): ",
+                "{}: note: dropped: noise rule {rule}: ",
                 ecs(name)
             )),
             "{name}: {}",
@@ -570,7 +565,7 @@ fn all_ecs_events_at_once_give_one_payload_per_alert() {
     assert_eq!(texts, expected);
     assert_eq!(
         stderr(&output)
-            .matches("note: dropped (noise rule ")
+            .matches("note: dropped: noise rule ")
             .count(),
         ECS_NOISE.len()
     );
@@ -587,7 +582,7 @@ fn the_plain_layout_of_an_oom_stop_and_a_failed_deployment() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let expected = format!(
         "\
-== {oom}: ECS Task State Change (aws.ecs), 1 alert
+== {oom}: ECS / Auto Scaling event, 1 alert
 text: [FIRING error] Task of checkout stopped: app ran out of memory
 colour: #E01E5A
   :red_circle: [FIRING] Task of checkout stopped: app ran out of memory
@@ -607,7 +602,7 @@ colour: #E01E5A
   [Service in console] https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/health?region=eu-west-1
   [Stopped task] https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/tasks/a1b2c3d4e5f60718293a4b5c6d7e8f90/configuration?region=eu-west-1
 
-== {failed}: ECS Deployment State Change (aws.ecs), 1 alert
+== {failed}: ECS / Auto Scaling event, 1 alert
 text: [FIRING error] Deployment of checkout failed
 colour: #E01E5A
   :red_circle: [FIRING] Deployment of checkout failed
@@ -671,7 +666,7 @@ fn a_wrapped_ecs_event_renders_the_same_alert_as_unwrapped() {
         let text = stdout(&plain);
         assert_eq!(
             text.lines().next().unwrap(),
-            format!("== {path}: ECS Task State Change (aws.ecs) {envelopes}"),
+            format!("== {path}: ECS / Auto Scaling event {envelopes}"),
         );
         assert_eq!(body(&text), body(&unwrapped_plain));
         let json = run(&["alerts", "render", "--json", path]);
@@ -688,9 +683,9 @@ fn a_wrapped_ecs_event_renders_the_same_alert_as_unwrapped() {
     let text = stdout(&output);
     assert!(
         text.contains(
-            "ECS Task State Change (aws.ecs) in an SQS Lambda event, 1 alert, 1 dropped by the noise policy"
+            "ECS / Auto Scaling event in an SQS Lambda event, 1 alert, 1 dropped by the noise policy"
         ) && text.contains("text: [FIRING error] Task of checkout stopped: app ran out of memory")
-            && text.contains("dropped (noise rule not_stopped): "),
+            && text.contains("dropped: noise rule not_stopped: "),
         "{text}"
     );
 }
@@ -708,12 +703,12 @@ fn route_shows_ecs_alerts_routed_and_noise_dropped() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     for expected in [
-        ": ECS Deployment State Change (aws.ecs), 1 alert\n",
+        ": ECS / Auto Scaling event, 1 alert\n",
         "[FIRING error] Deployment of checkout failed\n",
         "  deliver to deploys via route deployments, dedup window 5m\n",
         "  deliver to ops via route prod-errors, dedup window 5m\n",
-        ": ECS Service Action (aws.ecs), 0 alerts, 1 dropped by the noise policy\n",
-        "dropped (noise rule steady_state): ",
+        ": ECS / Auto Scaling event, 0 alerts, 1 dropped by the noise policy\n",
+        "dropped: noise rule steady_state: ",
     ] {
         assert!(text.contains(expected), "{expected}\n{text}");
     }
@@ -732,9 +727,9 @@ fn send_delivers_ecs_alerts_and_not_the_noise() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(
-        text.contains(": ECS Task State Change (aws.ecs), 1 alert\n")
-            && text.contains(": ECS Service Action (aws.ecs), 0 alerts\n")
-            && text.contains("  not sent: dropped (noise rule steady_state): "),
+        text.contains(": ECS / Auto Scaling event, 1 alert\n")
+            && text.contains(": ECS / Auto Scaling event, 0 alerts\n")
+            && text.contains("  not sent: noise rule steady_state: "),
         "{text}"
     );
     let oom = "[FIRING error] Task of checkout stopped: app ran out of memory";
@@ -758,4 +753,36 @@ fn send_delivers_ecs_alerts_and_not_the_noise() {
         "{text}"
     );
     assert_no_secret_in(&output, &setup);
+}
+
+/// `--enrich` asks AWS (moto here, through `AWS_ENDPOINT_URL`) what the function would; a service
+/// AWS does not know leaves the alert intact and marked, as in the function. Without the flag
+/// nothing is looked up.
+#[test]
+fn enrich_looks_up_the_service_and_degrades_to_a_marked_alert() {
+    let moto = fleetwatch_test_support::moto::MotoServer::start();
+    let render = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fleetwatch"));
+        command
+            .args(["alerts", "render"])
+            .args(extra)
+            .arg(ecs("task-stopped-oom.json"));
+        for (name, value) in moto.env() {
+            command.env(name, value);
+        }
+        command.output().expect("running fleetwatch")
+    };
+    let enriched = render(&["--enrich"]);
+    assert_eq!(enriched.status.code(), Some(0), "{}", stderr(&enriched));
+    let text = stdout(&enriched);
+    assert!(
+        text.contains("Note: enrichment unavailable: DescribeServices: ClusterNotFoundException")
+            && text.contains("DescribeTaskDefinition: ClientException"),
+        "{text}"
+    );
+    assert!(text.contains("text: [FIRING error] Task of checkout stopped: app ran out of memory"));
+    assert!(stderr(&enriched).contains("enrichment incomplete"));
+
+    let plain = render(&[]);
+    assert!(!stdout(&plain).contains("Note:"), "{}", stdout(&plain));
 }

@@ -28,7 +28,7 @@ pub fn run(args: &RouteArgs) -> CommandResult {
     let mut out = io::stdout().lock();
     let mut finished = Finished::Success;
     for (index, path) in args.files.iter().enumerate() {
-        let Some(loaded) = event_file::load(path) else {
+        let Some(normalised) = event_file::load(path) else {
             finished = Finished::SomeInputsUnreadable;
             continue;
         };
@@ -39,9 +39,9 @@ pub fn run(args: &RouteArgs) -> CommandResult {
         text.push_str(&format!(
             "== {}: {}\n",
             path.display(),
-            event_file::describe(&loaded)
+            event_file::describe(&normalised)
         ));
-        for alert in &loaded.alerts {
+        for alert in &normalised.alerts {
             // The alert as people will see it: the message's one-line text.
             let title = render(alert, &RenderOptions::default()).text;
             text.push_str(&format!("{title}\n"));
@@ -50,7 +50,7 @@ pub fn run(args: &RouteArgs) -> CommandResult {
             }
         }
         // Dropped before routing (the ECS noise policy): nothing to route.
-        for dropped in &loaded.dropped {
+        for dropped in &normalised.dropped {
             text.push_str(&format!("{}\n", event_file::dropped_line(dropped)));
         }
         out.write_all(text.as_bytes()).map_err(Fatal::stdout)?;

@@ -1,13 +1,11 @@
 //! `fleetwatch alerts send`: the slack-fanout function's delivery, for real, from a terminal.
 //! Each event file is one queue message: planned (normalised and routed) as the function plans
 //! it, then delivered by the same engine (pacing, rate limits, retries, dead letters) with an
-//! in-memory state table and dead-letter queue. ECS and Auto Scaling events are classified first,
-//! as the ecs-events function does, and their alerts routed the same way. Webhook URLs and tokens
-//! are never printed.
+//! in-memory state table and dead-letter queue (ECS and Auto Scaling events classified as the
+//! fan-out classifies them). Webhook URLs and tokens are never printed.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -17,7 +15,7 @@ use fleetwatch_aws::state::{MemoryStateStore, StateStore};
 use fleetwatch_fanout::intake::plan_message;
 use fleetwatch_fanout::records::{DeliveryState, delivery_key};
 use fleetwatch_fanout::{Delivery, Engine, Outcome, Settings, WorkItem};
-use fleetwatch_routing::{Config, Timestamp, route};
+use fleetwatch_routing::{Config, Timestamp};
 use fleetwatch_slack::SlackClient;
 use serde_json::Value;
 
@@ -117,27 +115,7 @@ fn plan_files(config: &Config, files: &[PathBuf]) -> (Vec<WorkItem>, String, Fin
             continue;
         };
         let message_id = path.display().to_string();
-        let planned = match event_file::load_ecs(&body) {
-            Some(loaded) => loaded.map(|loaded| {
-                event_file::report_notes(path, &loaded);
-                plan_loaded(config, &message_id, &loaded, now)
-            }),
-            None => plan_message(config, &message_id, &body, now).map(|planned| {
-                if planned.unknown > 0 {
-                    eprintln!(
-                        "fleetwatch: {message_id}: note: {} record(s) of an unknown shape, sent with the generic layout (as the function does)",
-                        planned.unknown
-                    );
-                }
-                Plan {
-                    kind: event_file::kind_name(planned.kind).to_string(),
-                    alerts: planned.alerts,
-                    work: planned.work,
-                    dropped: planned.dropped,
-                }
-            }),
-        };
-        let planned = match planned {
+        let planned = match plan_message(config, &message_id, &body, now) {
             Ok(planned) => planned,
             Err(error) => {
                 eprintln!("fleetwatch: {message_id}: {error}");
@@ -145,9 +123,15 @@ fn plan_files(config: &Config, files: &[PathBuf]) -> (Vec<WorkItem>, String, Fin
                 continue;
             }
         };
+        if planned.unknown > 0 {
+            eprintln!(
+                "fleetwatch: {message_id}: note: {} record(s) of an unknown shape, sent with the generic layout (as the function does)",
+                planned.unknown
+            );
+        }
         text.push_str(&format!(
             "{message_id}: {}, {}\n",
-            planned.kind,
+            event_file::kind_name(planned.kind),
             event_file::count_alerts(planned.alerts)
         ));
         for delivery in &planned.work.deliveries {
@@ -165,57 +149,6 @@ fn plan_files(config: &Config, files: &[PathBuf]) -> (Vec<WorkItem>, String, Fin
         }
     }
     (work, text, finished)
-}
-
-/// What one file is to deliver.
-struct Plan {
-    work: WorkItem,
-    /// What the file holds, in words.
-    kind: String,
-    alerts: usize,
-    /// Deliberately not delivered, with the reason (noise policy, mute, send_resolved, drop
-    /// route).
-    dropped: Vec<String>,
-}
-
-/// A file holding ECS / Auto Scaling events: its alerts (made by the loader, as the ecs-events
-/// function makes them) routed as [`plan_message`] routes the alerts it normalises itself.
-fn plan_loaded(
-    config: &Config,
-    message_id: &str,
-    loaded: &event_file::Loaded,
-    now: Timestamp,
-) -> Plan {
-    let mut deliveries = Vec::new();
-    let mut dropped: Vec<String> = loaded
-        .dropped
-        .iter()
-        .map(event_file::dropped_line)
-        .collect();
-    for alert in &loaded.alerts {
-        let decision = route(config, alert, now);
-        let alert = Arc::new(alert.clone());
-        for drop in &decision.drops {
-            dropped.push(format!("{} ({}): {}", alert.title, alert.id, drop));
-        }
-        for delivery in decision.deliveries {
-            deliveries.push(Delivery {
-                alert: Arc::clone(&alert),
-                destination: delivery.destination,
-                mentions: delivery.mentions,
-                dedup_window: (!delivery.dedup_window.is_zero()).then_some(delivery.dedup_window),
-            });
-        }
-    }
-    Plan {
-        work: WorkItem {
-            message_id: message_id.to_string(),
-            deliveries,
-        },
-        kind: event_file::kind_label(&loaded.kind),
-        alerts: loaded.alerts.len(),
-        dropped,
-    }
 }
 
 fn alert_text(delivery: &Delivery) -> String {

@@ -21,5 +21,8 @@ pub mod text;
 pub mod time;
 
 pub use alert::{Alert, Field, Link, Severity, Source, Status};
-pub use normalise::{Envelope, NormaliseError, Normalised, PayloadKind, normalise};
+pub use normalise::{
+    Envelope, NormaliseError, Normalised, PayloadKind, Recognised, Recogniser, normalise,
+    normalise_with,
+};
 pub use render::{RenderOptions, SlackMessage, render, render_digest, render_digest_with};

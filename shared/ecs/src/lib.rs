@@ -21,6 +21,7 @@ pub mod event;
 pub mod lookup;
 pub mod noise;
 pub mod patterns;
+pub mod recognise;
 
 pub use classify::{Classified, classify, classify_event, dedup_key, placement_resource};
 pub use enrich::{Enrichment, enrich};
@@ -28,6 +29,7 @@ pub use event::{Detail, EcsEvent, Envelope, StopCode};
 pub use lookup::{LookupAnswers, LookupPlan, assemble, lookup_plan};
 pub use noise::{Dropped, NoisePolicy, NoiseRule};
 pub use patterns::rule_patterns;
+pub use recognise::{EcsRecogniser, is_ecs_event};
 
 /// Why an event could not be read. Poison input: the function logs, counts and acknowledges it.
 #[derive(Debug, thiserror::Error)]

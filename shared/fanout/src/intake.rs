@@ -1,9 +1,14 @@
 //! From one queue message to the deliveries it asks for: normalise whatever the payload is into
 //! alerts, route each alert. Pure: the caller passes the time.
+//!
+//! Raw ECS and Auto Scaling EventBridge events (an EventBridge rule that targets the alerts
+//! queue directly) are classified as the ecs-events function classifies them, with its default
+//! noise policy, but without its enrichment and version dedup.
 
 use std::sync::Arc;
 
-use fleetwatch_alerts::{NormaliseError, PayloadKind, normalise};
+use fleetwatch_alerts::{NormaliseError, PayloadKind, normalise_with};
+use fleetwatch_ecs::EcsRecogniser;
 use fleetwatch_routing::{Config, Timestamp, route};
 
 use crate::engine::{Delivery, WorkItem};
@@ -14,8 +19,8 @@ pub struct Planned {
     pub work: WorkItem,
     pub kind: PayloadKind,
     pub alerts: usize,
-    /// Alerts (or destinations) deliberately not delivered, with the reason (mute, send_resolved,
-    /// drop route): logged and counted, not retried.
+    /// Alerts (or destinations) deliberately not delivered, with the reason (ECS noise, mute,
+    /// send_resolved, drop route): logged and counted, not retried.
     pub dropped: Vec<String>,
     /// Payload parts of an unknown shape, rendered with the generic layout: counted.
     pub unknown: usize,
@@ -29,9 +34,9 @@ pub fn plan_message(
     body: &str,
     now: Timestamp,
 ) -> Result<Planned, NormaliseError> {
-    let normalised = normalise(body)?;
+    let normalised = normalise_with(body, &EcsRecogniser::default())?;
     let mut deliveries = Vec::new();
-    let mut dropped = Vec::new();
+    let mut dropped = normalised.dropped.clone();
     for alert in &normalised.alerts {
         let decision = route(config, alert, now);
         let alert = Arc::new(alert.clone());
@@ -118,5 +123,35 @@ default_route: { destinations: [ops] }
         assert_eq!(default.work.deliveries.len(), 1);
 
         assert!(plan_message(&config, "m4", "{not json", now).is_err());
+    }
+
+    #[test]
+    fn raw_ecs_events_are_classified_and_their_noise_dropped_with_the_reason() {
+        let config = Config::from_yaml(CONFIG).unwrap();
+        let now = Timestamp::from_second(1_764_000_000).unwrap();
+        let fixture = |name: &str| {
+            std::fs::read_to_string(format!(
+                "{}/../../events/ecs/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let oom = plan_message(&config, "m5", &fixture("task-stopped-oom.json"), now).unwrap();
+        assert_eq!(oom.kind, PayloadKind::EcsEvent);
+        assert_eq!(oom.unknown, 0);
+        let alert = &oom.work.deliveries[0].alert;
+        assert_eq!(
+            alert.title,
+            "Task of checkout stopped: app ran out of memory"
+        );
+
+        let steady = fixture("noise-service-steady-state.json");
+        let noise = plan_message(&config, "m6", &steady, now).unwrap();
+        assert!(noise.work.deliveries.is_empty());
+        assert!(
+            noise.dropped[0].starts_with("noise rule steady_state: "),
+            "{:?}",
+            noise.dropped
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Unwrapping the envelopes AWS puts around a payload: SNS notifications, SNS and SQS Lambda
 //! events, in any nesting.
 
-use super::{Detected, NormaliseError, Normalised, PayloadKind, SnsContext, detect, sns_text};
+use super::{
+    Detected, NormaliseError, Normalised, PayloadKind, Recogniser, SnsContext, detect, sns_text,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -19,19 +21,20 @@ pub enum Envelope {
 pub(crate) fn unwrap_and_detect(
     value: Value,
     outer: &SnsContext,
+    recogniser: &dyn Recogniser,
 ) -> Result<Normalised, NormaliseError> {
     if let Some((envelope, records)) = lambda_records(&value) {
-        return unwrap_batch(Some(envelope), records);
+        return unwrap_batch(Some(envelope), records, recogniser);
     }
     if let Value::Array(items) = &value {
-        return unwrap_batch(None, items);
+        return unwrap_batch(None, items, recogniser);
     }
     if let Some(notification) = sns_notification(&value) {
-        let mut normalised = unwrap_sns(notification)?;
+        let mut normalised = unwrap_sns(notification, recogniser)?;
         normalised.envelopes.insert(0, Envelope::SnsNotification);
         return Ok(normalised);
     }
-    Ok(into_normalised(detect(value, outer)?))
+    Ok(into_normalised(detect(value, outer, recogniser)?))
 }
 
 fn into_normalised(detected: Detected) -> Normalised {
@@ -41,6 +44,7 @@ fn into_normalised(detected: Detected) -> Normalised {
         unknown_records: usize::from(detected.kind == PayloadKind::Unknown),
         alerts: detected.alerts,
         warnings: detected.warnings,
+        dropped: detected.dropped,
     }
 }
 
@@ -63,6 +67,7 @@ fn lambda_records(value: &Value) -> Option<(Envelope, &Vec<Value>)> {
 fn unwrap_batch(
     envelope: Option<Envelope>,
     records: &[Value],
+    recogniser: &dyn Recogniser,
 ) -> Result<Normalised, NormaliseError> {
     if records.is_empty() {
         return Err(NormaliseError::EmptyBatch);
@@ -74,7 +79,8 @@ fn unwrap_batch(
             error: Box::new(error),
         };
         let mut normalised = match envelope {
-            None => unwrap_and_detect(record.clone(), &SnsContext::default()).map_err(wrap)?,
+            None => unwrap_and_detect(record.clone(), &SnsContext::default(), recogniser)
+                .map_err(wrap)?,
             Some(Envelope::SnsLambdaEvent) => {
                 let sns = get_ci(record, "Sns")
                     .and_then(Value::as_object)
@@ -83,7 +89,7 @@ fn unwrap_batch(
                             reason: "SNS record without an Sns object".into(),
                         })
                     })?;
-                unwrap_sns(sns).map_err(wrap)?
+                unwrap_sns(sns, recogniser).map_err(wrap)?
             }
             _ => {
                 let body = record.get("body").and_then(Value::as_str).unwrap_or("");
@@ -92,7 +98,7 @@ fn unwrap_batch(
                         reason: format!("SQS message body: {e}"),
                     })
                 })?;
-                unwrap_and_detect(value, &SnsContext::default()).map_err(wrap)?
+                unwrap_and_detect(value, &SnsContext::default(), recogniser).map_err(wrap)?
             }
         };
         if let Some(envelope) = envelope {
@@ -106,6 +112,7 @@ fn unwrap_batch(
                 }
                 all.alerts.append(&mut normalised.alerts);
                 all.warnings.append(&mut normalised.warnings);
+                all.dropped.append(&mut normalised.dropped);
                 all.unknown_records += normalised.unknown_records;
                 all
             }
@@ -125,7 +132,10 @@ fn sns_notification(value: &Value) -> Option<&Map<String, Value>> {
 
 /// The message of an SNS notification: JSON objects and arrays are detected like any payload
 /// (with the SNS subject and time at hand), anything else is plain text.
-fn unwrap_sns(sns: &Map<String, Value>) -> Result<Normalised, NormaliseError> {
+fn unwrap_sns(
+    sns: &Map<String, Value>,
+    recogniser: &dyn Recogniser,
+) -> Result<Normalised, NormaliseError> {
     let text = |key: &str| {
         sns.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -142,7 +152,9 @@ fn unwrap_sns(sns: &Map<String, Value>) -> Result<Normalised, NormaliseError> {
     let message = text("Message").unwrap_or_default();
     match serde_json::from_str::<Value>(&message) {
         // A message of `42` or `"quoted"` parses as JSON but is text to whoever sent it.
-        Ok(inner @ (Value::Object(_) | Value::Array(_))) => unwrap_and_detect(inner, &context),
+        Ok(inner @ (Value::Object(_) | Value::Array(_))) => {
+            unwrap_and_detect(inner, &context, recogniser)
+        }
         _ => Ok(into_normalised(Detected::one(
             PayloadKind::SnsText,
             sns_text::from_message(&message, &context),

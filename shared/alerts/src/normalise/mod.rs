@@ -39,6 +39,10 @@
 //! with the reason in [`Normalised::warnings`], because an alert shown in the generic layout
 //! beats an alert in a dead-letter queue. Only what cannot be shown at all is an error: invalid
 //! JSON, an empty batch.
+//!
+//! Kinds whose meaning lives in another crate (ECS and Auto Scaling events, classified by
+//! `fleetwatch-ecs` with its noise policy) plug in as a [`Recogniser`], asked about every
+//! unwrapped payload before the shapes above: [`normalise_with`].
 
 mod alertmanager;
 mod cloudwatch;
@@ -69,6 +73,8 @@ pub struct Normalised {
     /// Things worth a log line: a known shape that could not be read, truncated Alertmanager
     /// groups.
     pub warnings: Vec<String>,
+    /// Payloads a [`Recogniser`] deliberately turned into no alert, with the reason (noise).
+    pub dropped: Vec<String>,
 }
 
 /// The shape a payload was recognised as. Serialises snake_case, for logs and metrics.
@@ -82,6 +88,8 @@ pub enum PayloadKind {
     AwsHealth,
     SnsText,
     Alert,
+    /// An ECS or Auto Scaling EventBridge event (recognised by `fleetwatch-ecs`).
+    EcsEvent,
     Unknown,
     Mixed,
 }
@@ -96,6 +104,7 @@ impl PayloadKind {
             PayloadKind::AwsHealth => "aws_health",
             PayloadKind::SnsText => "sns_text",
             PayloadKind::Alert => "alert",
+            PayloadKind::EcsEvent => "ecs_event",
             PayloadKind::Unknown => "unknown",
             PayloadKind::Mixed => "mixed",
         }
@@ -120,15 +129,59 @@ pub enum NormaliseError {
 
 /// Detects what `payload` is and turns it into alerts. See the module documentation.
 pub fn normalise(payload: &str) -> Result<Normalised, NormaliseError> {
-    let value: Value = serde_json::from_str(payload).map_err(|e| NormaliseError::InvalidJson {
-        reason: e.to_string(),
-    })?;
-    normalise_value(value)
+    normalise_with(payload, &NoRecogniser)
 }
 
 /// [`normalise`] for an already parsed payload.
 pub fn normalise_value(value: Value) -> Result<Normalised, NormaliseError> {
-    envelope::unwrap_and_detect(value, &SnsContext::default())
+    normalise_value_with(value, &NoRecogniser)
+}
+
+/// [`normalise`], asking `recogniser` first about every unwrapped payload.
+pub fn normalise_with(
+    payload: &str,
+    recogniser: &dyn Recogniser,
+) -> Result<Normalised, NormaliseError> {
+    let value: Value = serde_json::from_str(payload).map_err(|e| NormaliseError::InvalidJson {
+        reason: e.to_string(),
+    })?;
+    normalise_value_with(value, recogniser)
+}
+
+/// [`normalise_with`] for an already parsed payload.
+pub fn normalise_value_with(
+    value: Value,
+    recogniser: &dyn Recogniser,
+) -> Result<Normalised, NormaliseError> {
+    envelope::unwrap_and_detect(value, &SnsContext::default(), recogniser)
+}
+
+/// Recognises payloads of a kind this crate does not interpret itself.
+pub trait Recogniser {
+    /// `None`: not this recogniser's kind (the built-in detection goes on).
+    fn recognise(&self, payload: &Value) -> Option<Recognised>;
+}
+
+/// What a [`Recogniser`] made of a payload of its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recognised {
+    /// Its alerts, and the reasons for what it deliberately dropped.
+    Classified {
+        kind: PayloadKind,
+        alerts: Vec<Alert>,
+        dropped: Vec<String>,
+    },
+    /// Its kind, but unreadable: shown with the generic layout, with the reason as a warning.
+    Unreadable { kind: PayloadKind, reason: String },
+}
+
+/// Recognises nothing: the built-in kinds only.
+pub struct NoRecogniser;
+
+impl Recogniser for NoRecogniser {
+    fn recognise(&self, _payload: &Value) -> Option<Recognised> {
+        None
+    }
 }
 
 /// What an SNS envelope tells about its message; used when the message itself says less.
@@ -145,6 +198,7 @@ pub(crate) struct Detected {
     pub kind: PayloadKind,
     pub alerts: Vec<Alert>,
     pub warnings: Vec<String>,
+    pub dropped: Vec<String>,
 }
 
 impl Detected {
@@ -153,13 +207,36 @@ impl Detected {
             kind,
             alerts: vec![alert],
             warnings: Vec::new(),
+            dropped: Vec::new(),
         }
     }
 }
 
-/// Recognises an unwrapped payload. Specific shapes first; our own `Alert` before the generic
-/// catch-all.
-pub(crate) fn detect(value: Value, sns: &SnsContext) -> Result<Detected, NormaliseError> {
+/// Recognises an unwrapped payload: the plugged-in recogniser first, then specific shapes; our
+/// own `Alert` before the generic catch-all.
+pub(crate) fn detect(
+    value: Value,
+    sns: &SnsContext,
+    recogniser: &dyn Recogniser,
+) -> Result<Detected, NormaliseError> {
+    match recogniser.recognise(&value) {
+        Some(Recognised::Classified {
+            kind,
+            alerts,
+            dropped,
+        }) => {
+            return Ok(Detected {
+                kind,
+                alerts,
+                warnings: Vec::new(),
+                dropped,
+            });
+        }
+        Some(Recognised::Unreadable { kind, reason }) => {
+            return Ok(unreadable(kind, &value, sns, &reason));
+        }
+        None => {}
+    }
     let attempt = if cloudwatch::is_sns_alarm(&value) {
         Some((
             PayloadKind::CloudwatchAlarmSns,
@@ -194,6 +271,7 @@ pub(crate) fn detect(value: Value, sns: &SnsContext) -> Result<Detected, Normali
                 kind: PayloadKind::Alertmanager,
                 alerts,
                 warnings,
+                dropped: Vec::new(),
             },
             Err(reason) => unreadable(PayloadKind::Alertmanager, &value, sns, &reason),
         });
@@ -213,6 +291,7 @@ fn unreadable(kind: PayloadKind, value: &Value, sns: &SnsContext, reason: &str) 
             "looked like {} but could not be read: {reason}",
             kind.as_str()
         )],
+        dropped: Vec::new(),
     }
 }
 
