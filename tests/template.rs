@@ -106,11 +106,12 @@ fn globals_set_the_lambda_runtime_contract() {
 }
 
 /// The ecs-events rules, in the order of `fleetwatch_ecs::rule_patterns`.
-const ECS_RULES: [&str; 4] = [
+const ECS_RULES: [&str; 5] = [
     "EcsDeploymentRule",
     "EcsServiceActionRule",
     "EcsStoppedTaskRule",
     "EcsAutoScalingFailureRule",
+    "EcsContainerInstanceRule",
 ];
 
 fn template() -> Value {

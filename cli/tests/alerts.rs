@@ -373,6 +373,10 @@ const ECS_ALERTS: &[(&str, &str)] = &[
         "[FIRING error] Auto Scaling group prod-ecs-ondemand failed to terminate an instance",
     ),
     (
+        "container-instance-registration-failed.json",
+        "[FIRING error] Container instance i-0a9b8c7d6e5f40312 failed to register",
+    ),
+    (
         "deployment-completed.json",
         "[RESOLVED info] Deployment of checkout completed",
     ),

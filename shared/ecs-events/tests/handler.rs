@@ -194,9 +194,10 @@ fn field<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
         .map(|f| f.value.as_str())
 }
 
-const ALERTING: [&str; 14] = [
+const ALERTING: [&str; 15] = [
     "asg-launch-unsuccessful.json",
     "asg-terminate-unsuccessful.json",
+    "container-instance-registration-failed.json",
     "deployment-completed.json",
     "deployment-failed.json",
     "deployment-in-progress.json",

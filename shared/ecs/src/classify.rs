@@ -700,6 +700,18 @@ fn container_instance(
                 "registration-failed",
             );
             alert.summary = instance.status_reason.clone().unwrap_or_default();
+            alert.push_field(
+                "Instance",
+                instance.ec2_instance_id.as_deref().unwrap_or_default(),
+            );
+            alert.push_field(
+                "Container instance",
+                instance
+                    .container_instance_arn
+                    .as_deref()
+                    .map(arn_name)
+                    .unwrap_or_default(),
+            );
             Ok(alert)
         }
         other => scope.noise(

@@ -3,8 +3,8 @@
 //! the full noise policy (patterns are an optimisation, not the policy).
 
 use crate::event::{
-    DEPLOYMENT_STATE_CHANGE, INSTANCE_LAUNCH_UNSUCCESSFUL, INSTANCE_TERMINATE_UNSUCCESSFUL,
-    SERVICE_ACTION, TASK_STATE_CHANGE,
+    CONTAINER_INSTANCE_STATE_CHANGE, DEPLOYMENT_STATE_CHANGE, INSTANCE_LAUNCH_UNSUCCESSFUL,
+    INSTANCE_TERMINATE_UNSUCCESSFUL, SERVICE_ACTION, TASK_STATE_CHANGE,
 };
 use serde_json::{Value, json};
 
@@ -15,7 +15,9 @@ pub const STEADY_STATE_EVENTS: [&str; 3] = [
     "CAPACITY_PROVIDER_STEADY_STATE",
 ];
 
-/// One pattern per rule: deployments, service actions, stopped tasks, Auto Scaling failures.
+/// One pattern per rule: deployments, service actions, stopped tasks, Auto Scaling failures,
+/// container instances that failed to register (the only container instance status alerted on:
+/// the agent's reconnects never reach the function).
 ///
 /// `clusters` are cluster names or ARNs; empty means every cluster. Deployment events carry no
 /// cluster field, so they are matched on the service ARN in `resources`
@@ -42,16 +44,22 @@ pub fn rule_patterns(clusters: &[String]) -> Vec<Value> {
         "detail-type": [TASK_STATE_CHANGE],
         "detail": {"lastStatus": ["STOPPED"]}
     });
+    let mut instance = json!({
+        "source": ["aws.ecs"],
+        "detail-type": [CONTAINER_INSTANCE_STATE_CHANGE],
+        "detail": {"status": ["REGISTRATION_FAILED"]}
+    });
     if !clusters.is_empty() {
         deployment["resources"] = Value::Array(service_arns);
         service_action["detail"]["clusterArn"] = Value::Array(cluster_arns.clone());
-        task["detail"]["clusterArn"] = Value::Array(cluster_arns);
+        task["detail"]["clusterArn"] = Value::Array(cluster_arns.clone());
+        instance["detail"]["clusterArn"] = Value::Array(cluster_arns);
     }
     let auto_scaling = json!({
         "source": ["aws.autoscaling"],
         "detail-type": [INSTANCE_LAUNCH_UNSUCCESSFUL, INSTANCE_TERMINATE_UNSUCCESSFUL]
     });
-    vec![deployment, service_action, task, auto_scaling]
+    vec![deployment, service_action, task, auto_scaling, instance]
 }
 
 /// An exact ARN as given, or any region/account for a bare cluster name.

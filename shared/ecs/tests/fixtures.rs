@@ -222,6 +222,20 @@ const ALERTS: &[Expected] = &[
         thread_key: None,
         fields: &[("Instance", "i-0a1b2c3d4e5f67890")],
     },
+    Expected {
+        fixture: "container-instance-registration-failed",
+        title: "Container instance i-0a9b8c7d6e5f40312 failed to register",
+        severity: Severity::Error,
+        status: Status::Firing,
+        event: "instance_registration_failed",
+        fingerprint: "ecs:prod:i-0a9b8c7d6e5f40312:registration-failed",
+        thread_key: None,
+        fields: &[
+            ("Cluster", "prod"),
+            ("Instance", "i-0a9b8c7d6e5f40312"),
+            ("Container instance", "7c6d5e4f3a210b3f9c2e6d7a4e1f9a8b"),
+        ],
+    },
 ];
 
 #[test]
@@ -247,7 +261,9 @@ fn alert_fixtures_classify_and_render() {
                 "{name}: field {field_name}"
             );
         }
-        if !name.starts_with("asg-") {
+        if name.starts_with("container-instance-") {
+            assert_eq!(label(&alert, "cluster"), Some("prod"), "{name}");
+        } else if !name.starts_with("asg-") {
             assert_eq!(label(&alert, "cluster"), Some("prod"), "{name}");
             assert_eq!(label(&alert, "service"), Some("checkout"), "{name}");
             assert_eq!(

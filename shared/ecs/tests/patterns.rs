@@ -69,7 +69,7 @@ fn any_pattern_matches(patterns: &[Value], event: &Value) -> bool {
 #[test]
 fn patterns_let_alert_fixtures_through_and_keep_filterable_noise_out() {
     let patterns = rule_patterns(&["prod".to_string()]);
-    assert_eq!(patterns.len(), 4);
+    assert_eq!(patterns.len(), 5);
     for name in [
         "deployment-in-progress",
         "deployment-rollback",
@@ -85,6 +85,7 @@ fn patterns_let_alert_fixtures_through_and_keep_filterable_noise_out() {
         "task-failed-health-check",
         "asg-launch-unsuccessful",
         "asg-terminate-unsuccessful",
+        "container-instance-registration-failed",
         // Not expressible as a pattern: the classifier drops these.
         "noise-task-stopped-routine-deployment",
         "noise-task-stopped-user-initiated",
@@ -113,6 +114,7 @@ fn other_clusters_are_filtered_out() {
         "deployment-failed",
         "service-placement-failure",
         "task-stopped-oom",
+        "container-instance-registration-failed",
     ] {
         assert!(!any_pattern_matches(&patterns, &fixture(name)), "{name}");
     }
