@@ -9,7 +9,10 @@
 
 use std::net::IpAddr;
 
-use super::json::{JsonWriter, write_f64, write_str, write_text};
+use super::json::{
+    JsonWriter, is_clean, is_within, write_clean, write_f64, write_str, write_text,
+    write_text_checked, write_u64,
+};
 use super::split_tls_protocol;
 use crate::tokenize::Text;
 use crate::values::{HostPort, Request};
@@ -70,11 +73,14 @@ pub fn access(r: &AccessRecord<'_>, out: &mut Vec<u8>) {
         b"},\"cloud\":{\"provider\":\"aws\"},\"source\":{\"address\":",
     );
 
-    // source
-    write_str(out, r.client.ip.as_bytes());
-    if is_ip(r.client.ip.as_bytes()) {
+    // source: an IP address's text ([0-9a-fA-F.:]) has nothing to escape.
+    let ip = r.client.ip.as_bytes();
+    if is_ip(ip) {
+        write_clean(out, ip);
         lit(out, b",\"ip\":");
-        write_str(out, r.client.ip.as_bytes());
+        write_clean(out, ip);
+    } else {
+        write_str(out, ip);
     }
     if let Some(p) = r.client.port {
         lit(out, b",\"port\":");
@@ -92,25 +98,31 @@ pub fn access(r: &AccessRecord<'_>, out: &mut Vec<u8>) {
         out.push(b'}');
     }
 
+    // The request line is checked once: when it is clean, so are its method, URL, version and the
+    // URL's parts (all slices of it), written without a second look.
+    let request_clean = is_clean(r.request.raw.raw());
+    let clean_part = |t: Text<'_>| request_clean && is_within(t.raw(), r.request.raw.raw());
     fast_http(
         out,
         &r.request,
         r.elb_status_code,
         r.received_bytes,
         r.sent_bytes,
+        &clean_part,
     );
     if let Some(original) = r.request.url {
-        fast_url(out, original);
+        fast_url(out, original, clean_part(original));
     }
     if let Some(ua) = r.user_agent {
         lit(out, b",\"user_agent\":{\"original\":");
         text(out, ua);
         out.push(b'}');
     }
-    fast_tls(out, r.ssl_cipher, r.ssl_protocol);
+    let (cipher_clean, protocol_clean) = fast_tls(out, r.ssl_cipher, r.ssl_protocol);
+    let mut trace_clean = false;
     if let Some(t) = r.trace_id {
         lit(out, b",\"trace\":{\"id\":");
-        text(out, t);
+        trace_clean = write_text_checked(out, t);
         out.push(b'}');
     }
 
@@ -143,18 +155,37 @@ pub fn access(r: &AccessRecord<'_>, out: &mut Vec<u8>) {
         text(out, t);
         out.push(b'}');
     }
-    opt_member(out, b",\"trace_id\":", r.trace_id);
+    opt_member_known(out, b",\"trace_id\":", r.trace_id, trace_clean);
     if let Some(p) = r.matched_rule_priority {
         lit(out, b",\"matched_rule_priority\":\"");
-        out.extend_from_slice(itoa::Buffer::new().format(p).as_bytes());
+        match u64::try_from(p) {
+            Ok(p) => write_u64(out, p),
+            Err(_) => out.extend_from_slice(itoa::Buffer::new().format(p).as_bytes()),
+        }
         out.push(b'"');
     }
-    list(out, b",\"action_executed\":[", r.actions());
+    if let Some(actions) = r.actions_executed {
+        split_list(
+            out,
+            b",\"action_executed\":[",
+            actions,
+            b',',
+            false,
+            r.actions(),
+        );
+    }
     if let Some(l) = r.target_port_list {
-        list(out, b",\"target_port\":[", l.iter());
+        split_list(out, b",\"target_port\":[", l.text(), b' ', true, l.iter());
     }
     if let Some(l) = r.target_status_code_list {
-        list(out, b",\"target_status_code\":[", l.iter());
+        split_list(
+            out,
+            b",\"target_status_code\":[",
+            l.text(),
+            b' ',
+            true,
+            l.iter(),
+        );
     }
     opt_member(out, b",\"classification\":", r.classification);
     opt_member(out, b",\"classification_reason\":", r.classification_reason);
@@ -169,8 +200,8 @@ pub fn access(r: &AccessRecord<'_>, out: &mut Vec<u8>) {
         text(out, t);
         out.push(b'}');
     }
-    opt_member(out, b",\"ssl_cipher\":", r.ssl_cipher);
-    opt_member(out, b",\"ssl_protocol\":", r.ssl_protocol);
+    opt_member_known(out, b",\"ssl_cipher\":", r.ssl_cipher, cipher_clean);
+    opt_member_known(out, b",\"ssl_protocol\":", r.ssl_protocol, protocol_clean);
     opt_member(out, b",\"connection_trace_id\":", r.conn_trace_id);
     opt_member(out, b",\"transformed_host\":", r.transformed_host);
     opt_member(out, b",\"transformed_uri\":", r.transformed_uri);
@@ -179,7 +210,9 @@ pub fn access(r: &AccessRecord<'_>, out: &mut Vec<u8>) {
         b",\"request_transform_status\":",
         r.request_transform_status,
     );
-    list(out, b",\"extra\":[", r.extra.iter());
+    if !r.extra.is_empty() {
+        list(out, b",\"extra\":[", r.extra.iter());
+    }
     lit(out, b"}}}");
 }
 
@@ -192,14 +225,12 @@ fn lit(out: &mut Vec<u8>, bytes: &[u8]) {
 /// nothing to escape.
 #[inline]
 fn timestamp(out: &mut Vec<u8>, t: &str) {
-    out.push(b'"');
-    out.extend_from_slice(t.as_bytes());
-    out.push(b'"');
+    write_clean(out, t.as_bytes());
 }
 
 #[inline]
-fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+fn int(out: &mut Vec<u8>, v: impl Into<u64>) {
+    write_u64(out, v.into());
 }
 
 #[inline]
@@ -213,6 +244,80 @@ fn opt_member(out: &mut Vec<u8>, prefix: &[u8], value: Option<Text<'_>>) {
     if let Some(v) = value {
         out.extend_from_slice(prefix);
         text(out, v);
+    }
+}
+
+/// [`opt_member`] for a value already known clean (or not: then it is checked as usual).
+#[inline]
+fn opt_member_known(out: &mut Vec<u8>, prefix: &[u8], value: Option<Text<'_>>, clean: bool) {
+    if let Some(v) = value {
+        out.extend_from_slice(prefix);
+        text_known(out, v, clean);
+    }
+}
+
+/// A text already found clean is copied; otherwise written through [`write_text`].
+#[inline]
+fn text_known(out: &mut Vec<u8>, t: Text<'_>, clean: bool) {
+    if clean {
+        write_clean(out, t.raw());
+    } else {
+        text(out, t);
+    }
+}
+
+/// A list field as a JSON array: `items` are the pieces of `field` between `sep`, empty ones (and
+/// `-` ones with `skip_dash`) skipped, as [`AccessRecord::actions`] and
+/// [`crate::TargetList::iter`] give them. The pieces of a clean field are clean, and a field
+/// without `sep` (one target, one action: the usual case) is its only piece.
+#[inline]
+fn split_list<'t>(
+    out: &mut Vec<u8>,
+    prefix: &[u8],
+    field: Text<'t>,
+    sep: u8,
+    skip_dash: bool,
+    items: impl Iterator<Item = Text<'t>>,
+) {
+    let raw = field.raw();
+    if !is_clean(raw) {
+        return list(out, prefix, items);
+    }
+    if !raw.contains(&sep) {
+        let skipped = raw.is_empty() || (skip_dash && raw == b"-");
+        if !skipped {
+            out.extend_from_slice(prefix);
+            write_clean(out, raw);
+            out.push(b']');
+        }
+        return;
+    }
+    list_known(out, prefix, items, true);
+}
+
+/// [`list`] whose items are all known clean, or not.
+#[inline]
+fn list_known<'t>(
+    out: &mut Vec<u8>,
+    prefix: &[u8],
+    items: impl Iterator<Item = Text<'t>>,
+    clean: bool,
+) {
+    if !clean {
+        return list(out, prefix, items);
+    }
+    let mut first = true;
+    for item in items {
+        if first {
+            out.extend_from_slice(prefix);
+            first = false;
+        } else {
+            out.push(b',');
+        }
+        write_clean(out, item.raw());
+    }
+    if !first {
+        out.push(b']');
     }
 }
 
@@ -251,6 +356,7 @@ fn fast_http(
     status: Option<u16>,
     received: Option<u64>,
     sent: Option<u64>,
+    clean_part: &impl Fn(Text<'_>) -> bool,
 ) {
     let version = request.version.and_then(|v| {
         let b = v.raw();
@@ -279,7 +385,7 @@ fn fast_http(
         if let Some(m) = method {
             inner = false;
             lit(out, b"\"method\":");
-            text(out, m);
+            text_known(out, m, clean_part(m));
         }
         if let Some(n) = received {
             comma(out, &mut inner);
@@ -309,49 +415,71 @@ fn fast_http(
     if let Some(v) = version {
         comma(out, &mut first);
         lit(out, b"\"version\":");
-        text(out, v);
+        text_known(out, v, clean_part(v));
     }
     out.push(b'}');
 }
 
 /// [`url`] with literals.
-fn fast_url(out: &mut Vec<u8>, original: Text<'_>) {
+/// `clean`: the URL is known clean (a part of a clean request line).
+fn fast_url(out: &mut Vec<u8>, original: Text<'_>, clean: bool) {
     let parts = crate::url::UrlParts::parse(original);
     lit(out, b",\"url\":{\"original\":");
-    text(out, original);
-    opt_member(out, b",\"scheme\":", parts.scheme);
-    opt_member(out, b",\"domain\":", parts.domain);
+    // The parts are slices of the URL: clean when it is.
+    let clean = text_known_checked(out, original, clean);
+    opt_member_known(out, b",\"scheme\":", parts.scheme, clean);
+    opt_member_known(out, b",\"domain\":", parts.domain, clean);
     if let Some(p) = parts.port {
         lit(out, b",\"port\":");
         int(out, p);
     }
-    opt_member(out, b",\"path\":", parts.path);
-    opt_member(out, b",\"query\":", parts.query);
-    opt_member(out, b",\"fragment\":", parts.fragment);
+    opt_member_known(out, b",\"path\":", parts.path, clean);
+    opt_member_known(out, b",\"query\":", parts.query, clean);
+    opt_member_known(out, b",\"fragment\":", parts.fragment, clean);
     out.push(b'}');
 }
 
+/// [`text_known`], telling whether the text was clean (known so, or found so).
+#[inline]
+fn text_known_checked(out: &mut Vec<u8>, t: Text<'_>, clean: bool) -> bool {
+    if clean {
+        write_clean(out, t.raw());
+        true
+    } else {
+        write_text_checked(out, t)
+    }
+}
+
 /// [`tls`] with literals.
-fn fast_tls(out: &mut Vec<u8>, cipher: Option<Text<'_>>, protocol: Option<Text<'_>>) {
+/// Returns whether the cipher and the protocol are clean (the protocol is when it splits: letters,
+/// `v`, digits and dots).
+fn fast_tls(
+    out: &mut Vec<u8>,
+    cipher: Option<Text<'_>>,
+    protocol: Option<Text<'_>>,
+) -> (bool, bool) {
     let version = protocol.and_then(|p| split_tls_protocol(p.raw()));
+    let protocol_clean = version.is_some();
     if cipher.is_none() && version.is_none() {
-        return;
+        return (false, protocol_clean);
     }
     lit(out, b",\"tls\":{");
     let mut first = true;
+    let mut cipher_clean = false;
     if let Some(c) = cipher {
         first = false;
         lit(out, b"\"cipher\":");
-        text(out, c);
+        cipher_clean = write_text_checked(out, c);
     }
     if let Some((name, version)) = version {
         comma(out, &mut first);
         lit(out, b"\"version\":");
-        write_str(out, version.as_str().as_bytes());
+        write_clean(out, version.as_str().as_bytes());
         lit(out, b",\"version_protocol\":");
-        write_str(out, name.as_bytes());
+        write_clean(out, name.as_bytes());
     }
     out.push(b'}');
+    (cipher_clean, protocol_clean)
 }
 
 /// [`backend`] with literals.
@@ -364,7 +492,11 @@ fn fast_backend(out: &mut Vec<u8>, target: Option<&HostPort<'_>>, status: Option
     if let Some(t) = target {
         first = false;
         lit(out, b"\"ip\":");
-        write_str(out, t.ip.as_bytes());
+        if is_plain_ipv4(t.ip.as_bytes()) {
+            write_clean(out, t.ip.as_bytes());
+        } else {
+            write_str(out, t.ip.as_bytes());
+        }
         if let Some(p) = t.port {
             lit(out, b",\"port\":\"");
             int(out, p);
@@ -707,35 +839,66 @@ fn source(w: &mut JsonWriter<'_>, client: &HostPort<'_>, bytes: Option<u64>) {
 }
 
 fn is_ip(b: &[u8]) -> bool {
-    is_plain_ipv4(b) || std::str::from_utf8(b).is_ok_and(|s| s.parse::<IpAddr>().is_ok())
+    is_plain_ipv4(b)
+        || is_full_ipv6(b)
+        || std::str::from_utf8(b).is_ok_and(|s| s.parse::<IpAddr>().is_ok())
 }
 
 /// `a.b.c.d` with each part 0-255 in decimal without leading zeros: a subset of what
-/// `Ipv4Addr::from_str` accepts (the usual client address), checked without the generic parser.
+/// `Ipv4Addr::from_str` accepts (the usual client address), checked in one pass without the
+/// generic parser.
 #[inline]
 fn is_plain_ipv4(b: &[u8]) -> bool {
     if b.len() < 7 || b.len() > 15 {
         return false;
     }
-    let mut parts = 0;
-    for part in b.split(|&c| c == b'.') {
-        parts += 1;
-        let ok = match *part {
-            [d] => d.is_ascii_digit(),
-            [d1, d2] => (b'1'..=b'9').contains(&d1) && d2.is_ascii_digit(),
-            [d1, d2, d3] => {
-                (b'1'..=b'2').contains(&d1)
-                    && d2.is_ascii_digit()
-                    && d3.is_ascii_digit()
-                    && (d1, d2, d3) <= (b'2', b'5', b'5')
+    let (mut dots, mut value, mut digits) = (0u32, 0u32, 0u32);
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 {
+                return false;
             }
-            _ => false,
-        };
-        if !ok || parts > 4 {
+            dots += 1;
+            value = 0;
+            digits = 0;
+        } else {
+            let d = c.wrapping_sub(b'0');
+            // A digit; no leading zero (`0` alone is fine); at most 255, hence 3 digits.
+            if d > 9 || (digits == 1 && value == 0) {
+                return false;
+            }
+            value = value * 10 + u32::from(d);
+            digits += 1;
+            if value > 255 {
+                return false;
+            }
+        }
+    }
+    dots == 3 && digits > 0
+}
+
+/// Eight groups of 1 to 4 hex digits separated by `:` (no `::`, no IPv4 tail): a subset of what
+/// `Ipv6Addr::from_str` accepts, checked in one pass. Anything else goes to `std`.
+#[inline]
+fn is_full_ipv6(b: &[u8]) -> bool {
+    if b.len() < 15 || b.len() > 39 {
+        return false;
+    }
+    let (mut colons, mut digits) = (0u32, 0u32);
+    for &c in b {
+        if c == b':' {
+            if digits == 0 {
+                return false;
+            }
+            colons += 1;
+            digits = 0;
+        } else if c.is_ascii_hexdigit() && digits < 4 {
+            digits += 1;
+        } else {
             return false;
         }
     }
-    parts == 4
+    colons == 7 && digits > 0
 }
 
 fn http(
@@ -931,6 +1094,9 @@ mod tests {
                 b"1.2.3.256:7",
                 b"fe80::1%eth0:9",
                 b"a\"b:1",
+                b"2a02:c7c:a7b8:62ed:1361:4163:d6:b3ae:63459",
+                b"2A02:C7C:0:0:0:0:D6:FFFF:1",
+                b"caf\xc3\xa9:80",
             ])
             .to_vec(),
         );
@@ -941,6 +1107,8 @@ mod tests {
                 b"[::1]:80",
                 b"10.0.0.2",
                 b"host:1",
+                b"2001:db8:0:0:0:0:0:1:8080",
+                b"x\"y:2",
             ])
             .to_vec(),
         );
@@ -981,12 +1149,22 @@ mod tests {
                 b"-",
                 b"ECDHE-RSA-AES128-GCM-SHA256",
                 b"TLS_AES_128_GCM_SHA256",
+                b"odd\"cipher",
             ])
             .to_vec(),
         );
         f.push(
-            rng.pick(&[b"-", b"TLSv1.2", b"TLSv1.3", b"SSLv3", b"TLSvX", b"tlsv12"])
-                .to_vec(),
+            rng.pick(&[
+                b"-",
+                b"TLSv1.2",
+                b"TLSv1.3",
+                b"SSLv3",
+                b"TLSvX",
+                b"tlsv12",
+                b"TLSv1.2\"",
+                b"TLSv1.",
+            ])
+            .to_vec(),
         );
         f.push(
             rng.pick(&[
@@ -1034,6 +1212,9 @@ mod tests {
                 b"\"\"",
                 b"\"-\"",
                 b"\",,\"",
+                b"\"waf,\\\"x\\\",,fwd\"",
+                b"\"a\\x09b\"",
+                b"\"caf\xc3\xa9\"",
             ])
             .to_vec(),
         );
@@ -1053,12 +1234,23 @@ mod tests {
                 b"10.0.1.152:8080",
                 b"10.0.1.152:8080 10.0.2.153:8080",
                 b"-",
+                b"\"- 10.0.1.152:8080  -\"",
+                b"\"10.0.1.152:8080 \\\"q\\\"\"",
+                b"\"\\x0a1.2.3.4:5\"",
             ])
             .to_vec(),
         );
         f.push(
-            rng.pick(&[b"\"502 304\"", b"\"200\"", b"\"-\"", b"200", b"-"])
-                .to_vec(),
+            rng.pick(&[
+                b"\"502 304\"",
+                b"\"200\"",
+                b"\"-\"",
+                b"200",
+                b"-",
+                b"\"- 200\"",
+                b"\"2\\\"0\"",
+            ])
+            .to_vec(),
         );
         f.push(rng.pick(&[b"\"-\"", b"\"Ambiguous\"", b"\"\""]).to_vec());
         f.push(
@@ -1115,12 +1307,98 @@ mod tests {
         assert!(!is_plain_ipv4(b"256.1.1.1"));
     }
 
+    /// The form of [`is_plain_ipv4`] before the one-pass loop.
+    fn is_plain_ipv4_reference(b: &[u8]) -> bool {
+        if b.len() < 7 || b.len() > 15 {
+            return false;
+        }
+        let mut parts = 0;
+        for part in b.split(|&c| c == b'.') {
+            parts += 1;
+            let ok = match *part {
+                [d] => d.is_ascii_digit(),
+                [d1, d2] => (b'1'..=b'9').contains(&d1) && d2.is_ascii_digit(),
+                [d1, d2, d3] => {
+                    (b'1'..=b'2').contains(&d1)
+                        && d2.is_ascii_digit()
+                        && d3.is_ascii_digit()
+                        && (d1, d2, d3) <= (b'2', b'5', b'5')
+                }
+                _ => false,
+            };
+            if !ok || parts > 4 {
+                return false;
+            }
+        }
+        parts == 4
+    }
+
+    #[test]
+    fn fast_ip_checks_agree_with_std_and_the_reference() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let v4: &[&[u8]] = &[
+            b"0", b"1", b"9", b"10", b"01", b"00", b"99", b"100", b"199", b"200", b"249", b"250",
+            b"255", b"256", b"260", b"300", b"010", b"1000", b"", b"a", b"-1",
+        ];
+        let v6: &[&[u8]] = &[
+            b"0",
+            b"1",
+            b"a",
+            b"F",
+            b"db8",
+            b"2001",
+            b"ffff",
+            b"FfFf",
+            b"0000",
+            b"00000",
+            b"12345",
+            b"g",
+            b"",
+            b"1.2.3.4",
+            b"10.0.0.1",
+            b" ",
+            b"%eth0",
+        ];
+        for _ in 0..300_000 {
+            let mut s = Vec::new();
+            if rng.below(2) == 0 {
+                for i in 0..1 + rng.below(5) {
+                    if i > 0 {
+                        s.push(if rng.below(20) == 0 { b':' } else { b'.' });
+                    }
+                    s.extend_from_slice(rng.pick(v4));
+                }
+                assert_eq!(
+                    is_plain_ipv4(&s),
+                    is_plain_ipv4_reference(&s),
+                    "{}",
+                    String::from_utf8_lossy(&s)
+                );
+            } else {
+                for i in 0..6 + rng.below(4) {
+                    if i > 0 {
+                        s.extend_from_slice(if rng.below(25) == 0 { b"::" } else { b":" });
+                    }
+                    s.extend_from_slice(rng.pick(v6));
+                }
+            }
+            let std_any = std::str::from_utf8(&s).is_ok_and(|t| t.parse::<IpAddr>().is_ok());
+            if is_full_ipv6(&s) {
+                assert!(std_any, "{}", String::from_utf8_lossy(&s));
+            }
+            assert_eq!(is_ip(&s), std_any, "{}", String::from_utf8_lossy(&s));
+        }
+        assert!(is_full_ipv6(b"2a02:c7c:a7b8:62ed:1361:4163:d6:b3ae"));
+        assert!(!is_full_ipv6(b"2001:db8::1"));
+        assert!(is_ip(b"2001:db8::1"));
+    }
+
     #[test]
     fn optimized_access_matches_the_json_writer_form() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut compared, mut lines) = (0, 0);
         let (mut fast, mut reference) = (Vec::new(), Vec::new());
-        for _ in 0..5000 {
+        for _ in 0..20_000 {
             let line = line(&mut rng);
             lines += 1;
             let Ok(crate::Record::Access(r)) = parse_line(LogKind::Access, &line) else {

@@ -202,6 +202,64 @@ impl<'o> JsonWriter<'o> {
     }
 }
 
+/// Appends `bytes` like `extend_from_slice`, but short values (most of a document's: addresses,
+/// numbers, names) as one or two fixed-size copies that overlap, instead of a call to `memcpy`:
+/// 8 to 16 bytes are the first 8 then the last 8 (the length cut back in between, so the second
+/// copy lands over the end of the first). Longer values go to `extend_from_slice`.
+#[inline(always)]
+pub(crate) fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    let start = out.len();
+    if n > 32 {
+        out.extend_from_slice(bytes);
+    } else if n >= 16 {
+        out.extend_from_slice(&fixed::<16>(bytes, 0));
+        out.truncate(start + n - 16);
+        out.extend_from_slice(&fixed::<16>(bytes, n - 16));
+    } else if n >= 8 {
+        out.extend_from_slice(&fixed::<8>(bytes, 0));
+        out.truncate(start + n - 8);
+        out.extend_from_slice(&fixed::<8>(bytes, n - 8));
+    } else if n >= 4 {
+        out.extend_from_slice(&fixed::<4>(bytes, 0));
+        out.truncate(start + n - 4);
+        out.extend_from_slice(&fixed::<4>(bytes, n - 4));
+    } else {
+        for &b in bytes {
+            out.push(b);
+        }
+    }
+}
+
+/// Writes an unsigned integer in decimal, as `itoa` does. Below 10^8 the digits are built in a
+/// register (first digit in the lowest byte) and stored with one 8-byte copy, the length then cut
+/// back: no digit buffer in memory to copy from (whose bytewise stores would stall the read that
+/// copies them out).
+#[inline]
+pub(crate) fn write_u64(out: &mut Vec<u8>, v: u64) {
+    if v >= 100_000_000 {
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        return;
+    }
+    let (mut v, mut word, mut n) = (v, 0u64, 0);
+    loop {
+        word = (word << 8) | (u64::from(b'0') + v % 10);
+        v /= 10;
+        n += 1;
+        if v == 0 {
+            break;
+        }
+    }
+    let start = out.len();
+    out.extend_from_slice(&word.to_le_bytes());
+    out.truncate(start + n);
+}
+
+#[inline(always)]
+fn fixed<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    bytes[at..at + N].try_into().expect("N bytes")
+}
+
 /// `true` for bytes that cannot appear raw inside a JSON string.
 const fn needs_escape_table() -> [bool; 256] {
     let mut t = [false; 256];
@@ -220,16 +278,49 @@ static NEEDS_ESCAPE: [bool; 256] = needs_escape_table();
 /// the output is always valid JSON whatever the log held.
 #[inline]
 pub fn write_str(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Nearly every value is plain printable ASCII: one scan, one copy.
-    let clean = clean_prefix_len(bytes);
-    if clean == bytes.len() {
-        out.reserve(bytes.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-    } else {
-        write_str_slow(out, bytes, clean);
+    // Nearly every value is plain printable ASCII: checked and copied in one pass.
+    if !write_if_clean(out, bytes) {
+        write_str_slow(out, bytes, clean_prefix_len(bytes));
     }
+}
+
+/// `"bytes"` when the bytes are clean ([`is_clean`]), checked and copied in the same pass (16-byte
+/// blocks, each checked then stored); `false`, with nothing written, otherwise.
+#[inline]
+pub(crate) fn write_if_clean(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    if n < 16 {
+        if clean_prefix_len(bytes) != n {
+            return false;
+        }
+        write_clean(out, bytes);
+        return true;
+    }
+    let start = out.len();
+    out.reserve(n + 2);
+    out.push(b'"');
+    let mut at = 0;
+    while at + 16 <= n {
+        let block = block16(bytes, at);
+        if !plain16(block) {
+            out.truncate(start);
+            return false;
+        }
+        out.extend_from_slice(block);
+        at += 16;
+    }
+    if at < n {
+        // The last 16 bytes, over the end of the blocks already copied.
+        let block = block16(bytes, n - 16);
+        if !plain16(block) {
+            out.truncate(start);
+            return false;
+        }
+        out.truncate(start + 1 + n - 16);
+        out.extend_from_slice(block);
+    }
+    out.push(b'"');
+    true
 }
 
 #[cold]
@@ -258,10 +349,21 @@ fn plain(b: u8) -> bool {
     (0x20..0x80).contains(&b) && b != b'"' && b != b'\\'
 }
 
-/// Whether all of the (exactly 16) bytes are plain: comparisons the compiler vectorizes.
+/// Whether all of the (exactly 16) bytes are plain: one signed compare (`< 0x20` as `i8` is a
+/// control byte or any byte >= 0x80) and two equalities per byte, OR-ed together; the compiler
+/// turns it into a few vector instructions.
 #[inline(always)]
-fn plain16(chunk: &[u8]) -> bool {
-    chunk.iter().fold(true, |ok, &b| ok & plain(b))
+fn plain16(chunk: &[u8; 16]) -> bool {
+    let mut bad = 0u8;
+    for &b in chunk {
+        bad |= u8::from((b as i8) < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
+    }
+    bad == 0
+}
+
+#[inline(always)]
+fn block16(bytes: &[u8], at: usize) -> &[u8; 16] {
+    bytes[at..at + 16].try_into().expect("16 bytes")
 }
 
 /// Whether all 8 bytes of the little-endian word are plain (bit tricks on one register).
@@ -292,16 +394,17 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
 fn clean_prefix_len(bytes: &[u8]) -> usize {
     let len = bytes.len();
     let all_plain = if len >= 16 {
-        let mut chunks = bytes.chunks_exact(16);
+        let mut at = 0;
         let mut ok = true;
-        for chunk in &mut chunks {
-            if !plain16(chunk) {
+        while at + 16 <= len {
+            if !plain16(block16(bytes, at)) {
                 ok = false;
                 break;
             }
+            at += 16;
         }
         // The tail as the last 16 bytes, overlapping checked ones.
-        ok && (chunks.remainder().is_empty() || plain16(&bytes[len - 16..]))
+        ok && (at == len || plain16(block16(bytes, len - 16)))
     } else if len >= 8 {
         plain_word(word_at(bytes, 0)) && plain_word(word_at(bytes, len - 8))
     } else {
@@ -318,18 +421,57 @@ fn clean_prefix_len(bytes: &[u8]) -> usize {
 /// then JSON's applied; clean values (nearly all) are copied in one go.
 #[inline]
 pub fn write_text(out: &mut Vec<u8>, text: Text<'_>) {
+    write_text_checked(out, text);
+}
+
+/// [`write_text`], telling whether the text was clean, i.e. written as it is: then any part of it
+/// is clean too and can go through [`write_clean`] without a second look.
+#[inline]
+pub(crate) fn write_text_checked(out: &mut Vec<u8>, text: Text<'_>) -> bool {
     let raw = text.raw();
-    let clean = clean_prefix_len(raw);
-    if clean == raw.len() {
-        out.reserve(raw.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(raw);
-        out.push(b'"');
-    } else if text.is_escaped() && raw[clean..].contains(&b'\\') {
+    if write_if_clean(out, raw) {
+        true
+    } else {
+        write_text_unclean(out, text, clean_prefix_len(raw));
+        false
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn write_text_unclean(out: &mut Vec<u8>, text: Text<'_>, clean: usize) {
+    let raw = text.raw();
+    if text.is_escaped() && raw[clean..].contains(&b'\\') {
         write_str(out, &text.bytes());
     } else {
         write_str_slow(out, raw, clean);
     }
+}
+
+/// Whether `bytes` go into a JSON string as they are: printable ASCII without `"` and `\`. For a
+/// [`Text`] that also means no ALB escape to undo, so [`write_clean`] of the raw bytes writes
+/// exactly what [`write_text`] would.
+#[inline]
+pub(crate) fn is_clean(bytes: &[u8]) -> bool {
+    clean_prefix_len(bytes) == bytes.len()
+}
+
+/// `"bytes"` for bytes known to be clean ([`is_clean`], or a part of bytes that are): what
+/// [`write_str`] and [`write_text`] write for them, without looking at them again.
+#[inline]
+pub(crate) fn write_clean(out: &mut Vec<u8>, bytes: &[u8]) {
+    debug_assert!(is_clean(bytes), "{bytes:?}");
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    extend_short(out, bytes);
+    out.push(b'"');
+}
+
+/// Whether `part` lies within `whole` (a sub-slice of it): parts of clean bytes are clean.
+#[inline]
+pub(crate) fn is_within(part: &[u8], whole: &[u8]) -> bool {
+    let (p, w) = (part.as_ptr_range(), whole.as_ptr_range());
+    w.start <= p.start && p.end <= w.end
 }
 
 /// Escapes valid UTF-8 (only ASCII control bytes, `"` and `\` need it).
@@ -367,17 +509,18 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) {
     // three fraction digits is 0.001 away, far beyond one ulp below 1e6), which is what `ryu`
     // prints: write it directly.
     if value.is_sign_positive() && value < 1e6 {
-        let m = (value * 1000.0).round();
-        if m / 1000.0 == value {
-            let m = m as u64;
-            out.extend_from_slice(itoa::Buffer::new().format(m / 1000).as_bytes());
-            let frac = (m % 1000) as usize;
-            let digits = [
-                b'.',
-                b'0' + (frac / 100) as u8,
-                b'0' + (frac / 10 % 10) as u8,
-                b'0' + (frac % 10) as u8,
-            ];
+        // Nearest whole millisecond as `x + 0.5` truncated (`round` is a library call on x86-64
+        // without SSE4.1); if that is ever one off (ties, `x + 0.5` rounding up), the check below
+        // fails and `ryu` writes the value, the same bytes.
+        let m = (value * 1000.0 + 0.5) as u64;
+        if m as f64 / 1000.0 == value {
+            write_u64(out, m / 1000);
+            let frac = (m % 1000) as u32;
+            // `.ddd` as one little-endian word.
+            let digits = u32::from(b'.')
+                | (u32::from(b'0') + frac / 100) << 8
+                | (u32::from(b'0') + frac / 10 % 10) << 16
+                | (u32::from(b'0') + frac % 10) << 24;
             // `.0` for whole numbers, otherwise trailing zeros dropped.
             let len = if frac.is_multiple_of(100) {
                 2
@@ -386,7 +529,9 @@ pub fn write_f64(out: &mut Vec<u8>, value: f64) {
             } else {
                 4
             };
-            out.extend_from_slice(&digits[..len]);
+            let start = out.len();
+            out.extend_from_slice(&digits.to_le_bytes());
+            out.truncate(start + len);
             return;
         }
     }
@@ -475,6 +620,79 @@ mod tests {
             write_str_reference(&mut reference, &crate::tokenize::unescape(&bytes));
             assert_eq!(fast, reference, "escaped {bytes:?}");
         }
+    }
+
+    #[test]
+    fn block_copies_match_the_reference_at_every_length() {
+        // Clean strings of every length, then the same with one byte to escape at every position:
+        // the fused check-and-copy, the overlapping copies and their fallbacks.
+        const SPECIAL: &[u8] = b"\"\\\n\x00\x1f\x80\xc3\xff";
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        for len in 0..200usize {
+            let clean: Vec<u8> = (0..len).map(|i| b' ' + (i * 7 % 95) as u8).collect();
+            let clean: Vec<u8> = clean
+                .into_iter()
+                .map(|b| if b == b'"' || b == b'\\' { b'x' } else { b })
+                .collect();
+            for (at, special) in std::iter::once((usize::MAX, 0))
+                .chain((0..len).map(|at| (at, SPECIAL[at % SPECIAL.len()])))
+            {
+                let mut bytes = clean.clone();
+                if at != usize::MAX {
+                    bytes[at] = special;
+                }
+                reference.clear();
+                write_str_reference(&mut reference, &bytes);
+                // Something before, so that offsets in `out` are not all zero.
+                fast.clear();
+                fast.extend_from_slice(b"[");
+                write_str(&mut fast, &bytes);
+                assert_eq!(&fast[1..], &reference[..], "{bytes:?}");
+                fast.truncate(1);
+                let written = write_if_clean(&mut fast, &bytes);
+                assert_eq!(written, is_clean(&bytes), "{bytes:?}");
+                if written {
+                    assert_eq!(&fast[1..], &reference[..], "{bytes:?}");
+                    fast.truncate(1);
+                    write_clean(&mut fast, &bytes);
+                    assert_eq!(&fast[1..], &reference[..], "{bytes:?}");
+                } else {
+                    assert_eq!(fast, b"[", "nothing written for {bytes:?}");
+                }
+                fast.truncate(1);
+                extend_short(&mut fast, &bytes);
+                assert_eq!(&fast[1..], &bytes[..]);
+            }
+        }
+    }
+
+    #[test]
+    fn write_u64_matches_itoa() {
+        let mut out = Vec::new();
+        let mut check = |v: u64| {
+            out.clear();
+            out.extend_from_slice(b"x");
+            write_u64(&mut out, v);
+            assert_eq!(&out[1..], itoa::Buffer::new().format(v).as_bytes(), "{v}");
+        };
+        for v in 0..1_000_000 {
+            check(v);
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..1_000_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Every number of digits.
+            check(state >> (state % 64));
+        }
+        for p in 0..20 {
+            let v = 10u64.pow(p);
+            check(v - 1);
+            check(v);
+            check(v + 1);
+        }
+        check(u64::MAX);
     }
 
     #[test]

@@ -131,6 +131,23 @@ impl TlsVersion {
 
 /// `TLSv1.2` -> (`tls`, `1.2`); `tlsv13` (NLB) -> (`tls`, `1.3`); `SSLv3` -> (`ssl`, `3.0`).
 pub(crate) fn split_tls_protocol(raw: &[u8]) -> Option<(&'static str, TlsVersion)> {
+    // What ALB writes on nearly every TLS line, answered without the general path.
+    const fn version(digits: &[u8; 3]) -> TlsVersion {
+        let mut buf = [0; 16];
+        buf[0] = digits[0];
+        buf[1] = digits[1];
+        buf[2] = digits[2];
+        TlsVersion { buf, len: 3 }
+    }
+    match raw {
+        b"TLSv1.2" => return Some(("tls", version(b"1.2"))),
+        b"TLSv1.3" => return Some(("tls", version(b"1.3"))),
+        _ => {}
+    }
+    split_tls_protocol_general(raw)
+}
+
+fn split_tls_protocol_general(raw: &[u8]) -> Option<(&'static str, TlsVersion)> {
     let v = raw.iter().position(|&c| c == b'v' || c == b'V')?;
     let name = &raw[..v];
     let protocol = if name.eq_ignore_ascii_case(b"tls") {
@@ -175,6 +192,8 @@ mod tests {
         for (raw, want) in cases {
             let got = split_tls_protocol(raw.as_bytes());
             assert_eq!(got.as_ref().map(|(p, v)| (*p, v.as_str())), *want, "{raw}");
+            // The shortcut for the common values agrees with the general path.
+            assert_eq!(got, split_tls_protocol_general(raw.as_bytes()), "{raw}");
         }
     }
 
