@@ -8,6 +8,10 @@
 
 mod synth;
 
+/// The gzip reader `lines` uses (libdeflate whole members, flate2 streaming beyond the limits).
+#[path = "../../shared/alb-pipeline/src/inflate.rs"]
+#[allow(dead_code)]
+mod inflate;
 /// The pipeline's own reader, compiled from its source file (see Cargo.toml for why this is not a
 /// dependency on the `fleetwatch-alb-pipeline` crate).
 #[path = "../../shared/alb-pipeline/src/lines.rs"]
@@ -100,7 +104,10 @@ fn main() {
     let gz = gzip_members(&plain, MEMBER, Compression::default());
     let lines: Vec<&[u8]> = split_lines(&plain);
     let mb = plain.len() as f64 / 1e6;
-    let old = lines.iter().filter(|l| !l.windows(4).any(|w| w == b"TID_")).count();
+    let old = lines
+        .iter()
+        .filter(|l| !l.windows(4).any(|w| w == b"TID_"))
+        .count();
     println!(
         "input: {} lines, {:.1} MB decompressed ({:.0} bytes/line, {:.1}% 29-field lines), {:.1} MB gzip in {} members (ratio {:.1})",
         lines.len(),
@@ -118,22 +125,50 @@ fn main() {
 
     let mut table = Table::new(plain.len(), lines.len(), args.only.clone());
 
-    // (a) The ceiling: nothing downstream can go faster than the decompressor.
-    table.run("a  gunzip (flate2 MultiGzDecoder, zlib-rs)", args.reps, || {
-        let mut decoder = flate2::bufread::MultiGzDecoder::new(&gz[..]);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut total = 0usize;
-        loop {
-            let n = decoder.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
+    // (a) The ceiling: nothing downstream can go faster than the decompressor the pipeline
+    // uses (libdeflate whole members within bounded buffers, `inflate::GzipReader`).
+    table.run(
+        "a  gunzip (pipeline GzipReader, libdeflate)",
+        args.reps,
+        || {
+            let mut decoder = inflate::GzipReader::new(&gz[..]);
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut total = 0usize;
+            loop {
+                let n = decoder.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                total += n;
+                black_box(&buf[..n]);
             }
-            total += n;
-            black_box(&buf[..n]);
-        }
-        assert_eq!(total, plain.len());
-        "".to_string()
-    });
+            assert_eq!(total, plain.len());
+            assert!(!decoder.is_streaming());
+            "".to_string()
+        },
+    );
+
+    // (a1) The streaming decoder alone (flate2 / zlib-rs): the pipeline's only decompressor
+    // before libdeflate, and still its fallback for members beyond the buffers.
+    table.run(
+        "a1 gunzip (flate2 MultiGzDecoder, zlib-rs)",
+        args.reps,
+        || {
+            let mut decoder = flate2::bufread::MultiGzDecoder::new(&gz[..]);
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut total = 0usize;
+            loop {
+                let n = decoder.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                total += n;
+                black_box(&buf[..n]);
+            }
+            assert_eq!(total, plain.len());
+            "".to_string()
+        },
+    );
 
     // (a2) What the pipeline's reader adds: gunzip + LogReader + for_each_line, no parse.
     table.run("a2 gunzip + for_each_line (no parse)", args.reps, || {
@@ -189,41 +224,53 @@ fn main() {
     });
 
     // (c) End to end: what the Lambda does per object, minus the network.
-    table.run("c  end-to-end: gunzip+lines+parse+Ecs NDJSON", args.reps, || {
-        let mut out = Vec::with_capacity(BATCH + 64 * 1024);
-        let (mut failed, mut written) = (0u64, 0usize);
-        let reader = LogReader::open(&gz[..]).unwrap();
-        for_each_line(reader, |line| {
-            match parse_line(LogKind::Access, line.bytes) {
-                Ok(r) => {
-                    Format::Ecs.encode(&r, &mut out);
-                    out.push(b'\n');
+    table.run(
+        "c  end-to-end: gunzip+lines+parse+Ecs NDJSON",
+        args.reps,
+        || {
+            let mut out = Vec::with_capacity(BATCH + 64 * 1024);
+            let (mut failed, mut written) = (0u64, 0usize);
+            let reader = LogReader::open(&gz[..]).unwrap();
+            for_each_line(reader, |line| {
+                match parse_line(LogKind::Access, line.bytes) {
+                    Ok(r) => {
+                        Format::Ecs.encode(&r, &mut out);
+                        out.push(b'\n');
+                    }
+                    Err(_) => failed += 1,
                 }
-                Err(_) => failed += 1,
-            }
-            if out.len() >= BATCH {
-                written += out.len();
-                black_box(&out);
-                out.clear();
-            }
-        })
-        .unwrap();
-        written += out.len();
-        black_box(&out);
-        format!("{failed} rejected, {:.0} MB NDJSON", written as f64 / 1e6)
-    });
+                if out.len() >= BATCH {
+                    written += out.len();
+                    black_box(&out);
+                    out.clear();
+                }
+            })
+            .unwrap();
+            written += out.len();
+            black_box(&out);
+            format!("{failed} rejected, {:.0} MB NDJSON", written as f64 / 1e6)
+        },
+    );
 
     // (d) Vector's parser, through the VRL runtime as Vector's remap transform runs it.
     let vrl = Vrl::new(VRL_PROGRAM);
-    table.run("d  Vector parse_aws_alb_log (VRL, non-strict)", args.reps, || {
-        let (ok, failed) = vrl.run(&lines, false);
-        format!("{ok} ok, {failed} rejected")
-    });
+    table.run(
+        "d  Vector parse_aws_alb_log (VRL, non-strict)",
+        args.reps,
+        || {
+            let (ok, failed) = vrl.run(&lines, false);
+            format!("{ok} ok, {failed} rejected")
+        },
+    );
     // (d2) The same plus serializing the event to JSON, as a sink would.
-    table.run("d2 Vector parse_aws_alb_log + serde_json", args.reps, || {
-        let (ok, failed) = vrl.run(&lines, true);
-        format!("{ok} ok, {failed} rejected")
-    });
+    table.run(
+        "d2 Vector parse_aws_alb_log + serde_json",
+        args.reps,
+        || {
+            let (ok, failed) = vrl.run(&lines, true);
+            format!("{ok} ok, {failed} rejected")
+        },
+    );
     let sample = &lines[..lines.len().min(20_000)];
     let (strict_ok, strict_failed) = Vrl::new(VRL_PROGRAM_STRICT).run(sample, false);
 
@@ -256,7 +303,9 @@ fn main() {
     let mut athena_rejects: std::collections::BTreeMap<String, (u64, String)> = Default::default();
     for line in &lines {
         if !re.is_match(line) {
-            let e = athena_rejects.entry(shape(line)).or_insert((0, String::from_utf8_lossy(line).into_owned()));
+            let e = athena_rejects
+                .entry(shape(line))
+                .or_insert((0, String::from_utf8_lossy(line).into_owned()));
             e.0 += 1;
         }
     }
@@ -277,17 +326,34 @@ fn main() {
     println!("\nratios (best runs):");
     println!("  end-to-end / Vector VRL      = {:.2}x", vector / e2e);
     println!("  parse-only / Athena regex    = {:.2}x", athena / parse);
-    println!("  end-to-end / gunzip ceiling  = {:.0}%", 100.0 * gunzip / e2e);
+    println!(
+        "  end-to-end / gunzip ceiling  = {:.0}%",
+        100.0 * gunzip / e2e
+    );
     println!("\ntargets:");
     let mbs = |secs: f64| plain.len() as f64 / secs / 1e6;
-    verdict("end-to-end >= 250 MB/s per core", mbs(e2e) >= 250.0, format!("{:.0} MB/s", mbs(e2e)));
-    verdict("end-to-end >= 3x Vector", vector / e2e >= 3.0, format!("{:.2}x", vector / e2e));
-    verdict("parse-only >= 1 GB/s", mbs(parse) >= 1000.0, format!("{:.0} MB/s", mbs(parse)));
+    verdict(
+        "end-to-end >= 250 MB/s per core",
+        mbs(e2e) >= 250.0,
+        format!("{:.0} MB/s", mbs(e2e)),
+    );
+    verdict(
+        "end-to-end >= 3x Vector",
+        vector / e2e >= 3.0,
+        format!("{:.2}x", vector / e2e),
+    );
+    verdict(
+        "parse-only >= 1 GB/s",
+        mbs(parse) >= 1000.0,
+        format!("{:.0} MB/s", mbs(parse)),
+    );
 
     drop(lines);
     drop(plain);
     drop(gz);
-    println!("\npeak RSS of the streaming pipeline (gunzip + lines + parse + Ecs NDJSON, each in a fresh process):");
+    println!(
+        "\npeak RSS of the streaming pipeline (gunzip + lines + parse + Ecs NDJSON, each in a fresh process):"
+    );
     let mut sizes = vec![16_000_000u64];
     if args.gigabyte {
         sizes.push(1_000_000_000);
@@ -302,9 +368,17 @@ fn main() {
         let text = String::from_utf8_lossy(&output.stdout);
         print!("  {text}");
         if !output.status.success() {
-            println!("  probe failed: {}", String::from_utf8_lossy(&output.stderr));
+            println!(
+                "  probe failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
-        if let Some(kb) = text.split("VmHWM ").nth(1).and_then(|s| s.split(' ').next()).and_then(|s| s.parse::<u64>().ok()) {
+        if let Some(kb) = text
+            .split("VmHWM ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|s| s.parse::<u64>().ok())
+        {
             peaks.push(kb);
         }
     }
@@ -312,13 +386,26 @@ fn main() {
         verdict(
             "peak RSS < 128 MB whatever the size",
             max < 128 * 1024,
-            format!("max VmHWM {:.1} MB{}", max as f64 / 1024.0, if args.gigabyte { "" } else { " (run with --gigabyte for the 1 GB object)" }),
+            format!(
+                "max VmHWM {:.1} MB{}",
+                max as f64 / 1024.0,
+                if args.gigabyte {
+                    ""
+                } else {
+                    " (run with --gigabyte for the 1 GB object)"
+                }
+            ),
         );
     }
 }
 
 fn verdict(target: &str, met: bool, got: String) {
-    println!("  {:<40} {:<10} {}", target, got, if met { "MET" } else { "NOT MET" });
+    println!(
+        "  {:<40} {:<10} {}",
+        target,
+        got,
+        if met { "MET" } else { "NOT MET" }
+    );
 }
 
 /// Pins the process (and every thread it starts) to one CPU: the last one it may use, unless
@@ -327,7 +414,9 @@ fn pin(cpu: Option<usize>) -> usize {
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set);
-        let allowed: Vec<usize> = (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect();
+        let allowed: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect();
         let cpu = cpu.unwrap_or(*allowed.last().unwrap());
         let mut one: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut one);
@@ -341,7 +430,11 @@ fn pin(cpu: Option<usize>) -> usize {
 fn machine_info(online: usize, cpu: usize) {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
@@ -371,7 +464,10 @@ fn gzip_members(plain: &[u8], member: usize, level: Compression) -> Vec<u8> {
     while start < plain.len() {
         let mut end = (start + member).min(plain.len());
         if end < plain.len() {
-            end = start + member + memchr::memchr(b'\n', &plain[start + member..]).map_or(plain.len() - start - member, |p| p + 1);
+            end = start
+                + member
+                + memchr::memchr(b'\n', &plain[start + member..])
+                    .map_or(plain.len() - start - member, |p| p + 1);
         }
         let mut enc = GzEncoder::new(Vec::new(), level);
         enc.write_all(&plain[start..end]).unwrap();
@@ -397,7 +493,12 @@ struct Table {
 
 impl Table {
     fn new(bytes: usize, lines: usize, only: Option<String>) -> Self {
-        Table { bytes, lines, only, rows: Vec::new() }
+        Table {
+            bytes,
+            lines,
+            only,
+            rows: Vec::new(),
+        }
     }
 
     fn run(&mut self, name: &'static str, reps: usize, mut f: impl FnMut() -> String) {
@@ -422,11 +523,20 @@ impl Table {
             self.bytes as f64 / median / 1e6,
             self.lines as f64 / best / 1e6
         );
-        self.rows.push(Row { name, best, median, note });
+        self.rows.push(Row {
+            name,
+            best,
+            median,
+            note,
+        });
     }
 
     fn best(&self, prefix: &str) -> f64 {
-        self.rows.iter().find(|r| r.name.starts_with(prefix)).unwrap().best
+        self.rows
+            .iter()
+            .find(|r| r.name.starts_with(prefix))
+            .unwrap()
+            .best
     }
 
     fn print(&self) {
@@ -471,13 +581,20 @@ struct Vrl {
 
 impl Vrl {
     fn new(source: &str) -> Self {
-        let fns: Vec<Box<dyn vrl::compiler::Function>> = vec![Box::new(vrl::stdlib::ParseAwsAlbLog)];
-        let compiled = vrl::compiler::compile(source, &fns).unwrap_or_else(|d| panic!("VRL: {d:?}"));
-        Vrl { program: compiled.program }
+        let fns: Vec<Box<dyn vrl::compiler::Function>> =
+            vec![Box::new(vrl::stdlib::ParseAwsAlbLog)];
+        let compiled =
+            vrl::compiler::compile(source, &fns).unwrap_or_else(|d| panic!("VRL: {d:?}"));
+        Vrl {
+            program: compiled.program,
+        }
     }
 
     /// The rejected lines grouped by [`shape`]: count, one example, its error.
-    fn rejects(&self, lines: &[&[u8]]) -> std::collections::BTreeMap<String, (u64, String, String)> {
+    fn rejects(
+        &self,
+        lines: &[&[u8]],
+    ) -> std::collections::BTreeMap<String, (u64, String, String)> {
         use vrl::compiler::state::RuntimeState;
         use vrl::compiler::{Context, TargetValue, TimeZone};
         use vrl::value::{ObjectMap, Secrets, Value};
@@ -486,7 +603,10 @@ impl Vrl {
         let mut out: std::collections::BTreeMap<String, (u64, String, String)> = Default::default();
         for line in lines {
             let mut event = ObjectMap::new();
-            event.insert("message".into(), Value::Bytes(bytes::Bytes::copy_from_slice(line)));
+            event.insert(
+                "message".into(),
+                Value::Bytes(bytes::Bytes::copy_from_slice(line)),
+            );
             let mut target = TargetValue {
                 value: Value::Object(event),
                 metadata: Value::Object(ObjectMap::new()),
@@ -494,7 +614,11 @@ impl Vrl {
             };
             let mut ctx = Context::new(&mut target, &mut state, &timezone);
             if let Err(err) = self.program.resolve(&mut ctx) {
-                let e = out.entry(shape(line)).or_insert((0, String::from_utf8_lossy(line).into_owned(), err.to_string()));
+                let e = out.entry(shape(line)).or_insert((
+                    0,
+                    String::from_utf8_lossy(line).into_owned(),
+                    err.to_string(),
+                ));
                 e.0 += 1;
             }
         }
@@ -513,7 +637,10 @@ impl Vrl {
         let (mut ok, mut failed, mut sum) = (0u64, 0u64, 0usize);
         for line in lines {
             let mut event = ObjectMap::new();
-            event.insert("message".into(), Value::Bytes(bytes::Bytes::copy_from_slice(line)));
+            event.insert(
+                "message".into(),
+                Value::Bytes(bytes::Bytes::copy_from_slice(line)),
+            );
             let mut target = TargetValue {
                 value: Value::Object(event),
                 metadata: Value::Object(ObjectMap::new()),
@@ -545,9 +672,13 @@ impl Vrl {
 }
 
 /// One process, one streaming pass over `bytes` of generated log: a writer thread generates lines
-/// and gzips them (a new member every 8 MB) into a pipe; this thread reads the pipe as the Lambda
-/// reads the S3 body. Prints VmHWM (peak RSS) at the end.
+/// and gzips them (a new member every 8 MB, or `FLEETWATCH_BENCH_MEMBER_MB`) into a pipe; this
+/// thread reads the pipe as the Lambda reads the S3 body. Prints VmHWM (peak RSS) at the end.
 fn rss_probe(bytes: u64) {
+    let member_bytes: u64 = std::env::var("FLEETWATCH_BENCH_MEMBER_MB")
+        .ok()
+        .and_then(|mb| mb.parse::<u64>().ok())
+        .map_or(8 << 20, |mb| mb << 20);
     let (reader, writer) = std::io::pipe().expect("pipe");
     let producer = std::thread::spawn(move || {
         let mut writer = std::io::BufWriter::with_capacity(64 * 1024, writer);
@@ -557,7 +688,7 @@ fn rss_probe(bytes: u64) {
         while produced < bytes {
             let mut enc = GzEncoder::new(&mut writer, Compression::fast());
             let mut member = 0u64;
-            while member < 8 << 20 && produced < bytes {
+            while member < member_bytes && produced < bytes {
                 line.clear();
                 synth::line(&mut rng, i, &mut line);
                 line.push(b'\n');

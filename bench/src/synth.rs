@@ -237,7 +237,11 @@ pub fn line(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
     }
     // 6-8
     if forwarded {
-        let target_ms = if status >= 500 { 1000 + rng.below(29000) } else { rng.below(900) };
+        let target_ms = if status >= 500 {
+            1000 + rng.below(29000)
+        } else {
+            rng.below(900)
+        };
         write!(
             out,
             " 0.{:03} {}.{:03} 0.{:03}",
@@ -273,7 +277,11 @@ pub fn line(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
         "wss" => ("https", 443, "HTTP/1.1"),
         _ => ("https", 443, "HTTP/1.1"),
     };
-    let host = if rng.chance(80) { "shop.example.com" } else { "api.example.com" };
+    let host = if rng.chance(80) {
+        "shop.example.com"
+    } else {
+        "api.example.com"
+    };
     write!(out, " \"{method} {scheme}://{host}:{port}").unwrap();
     if kind == "grpcs" {
         out.extend_from_slice(b"/search.v1.SearchService/Query");
@@ -285,7 +293,11 @@ pub fn line(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
     }
     write!(out, " {version}\"").unwrap();
     // 14
-    let agent = if kind == "grpcs" { "grpc-go/1.68.0" } else { rng.pick(USER_AGENTS) };
+    let agent = if kind == "grpcs" {
+        "grpc-go/1.68.0"
+    } else {
+        rng.pick(USER_AGENTS)
+    };
     write!(out, " \"{agent}\"").unwrap();
     // 15-16
     if tls {
@@ -323,7 +335,13 @@ pub fn line(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
         )
         .unwrap();
     } else {
-        write!(out, " \"Root=1-6744{:04x}-{:024x}\"", secs & 0xffff, root as u128 * 0x1_0000).unwrap();
+        write!(
+            out,
+            " \"Root=1-6744{:04x}-{:024x}\"",
+            secs & 0xffff,
+            root as u128 * 0x1_0000
+        )
+        .unwrap();
     }
     // 19-20
     if tls {
@@ -400,7 +418,9 @@ pub fn line(rng: &mut Rng, i: u64, out: &mut Vec<u8>) {
     // 30-33
     write!(out, " TID_{:032x}", root as u128 * 0x9E37_79B9).unwrap();
     if rng.chance(5) {
-        out.extend_from_slice(b" \"shop-internal.example.com\" \"/v2/items\" \"TransformSucceeded\"");
+        out.extend_from_slice(
+            b" \"shop-internal.example.com\" \"/v2/items\" \"TransformSucceeded\"",
+        );
     } else {
         out.extend_from_slice(b" \"-\" \"-\" \"-\"");
     }

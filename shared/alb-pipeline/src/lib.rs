@@ -5,6 +5,7 @@
 pub mod config;
 pub mod handler;
 pub mod ids;
+pub mod inflate;
 pub mod keys;
 pub mod lines;
 pub mod metrics;

@@ -1,10 +1,10 @@
-//! Bytes to lines: gzip (every member, not just the first) or plain text, split on `\n` without
-//! copying lines that sit whole in the read buffer, in memory bounded by the buffer and
-//! [`MAX_LINE`].
+//! Bytes to lines: gzip (every member, not just the first; see [`crate::inflate`]) or plain
+//! text, split on `\n` without copying lines that sit whole in the read buffer, in memory bounded
+//! by the buffers and [`MAX_LINE`].
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use flate2::bufread::MultiGzDecoder;
+use crate::inflate::GzipReader;
 
 /// ALB lines carry at most an 8 KB user agent and a long URL; a "line" beyond this is corrupt
 /// input (or not a log), and must not grow memory without bound.
@@ -15,7 +15,7 @@ const BUFFER: usize = 256 * 1024;
 /// A decompressing (when needed) buffered reader over a log object.
 pub enum LogReader<R: Read> {
     /// Boxed: the decoder's state is large, and one allocation per object is nothing.
-    Gzip(Box<BufReader<MultiGzDecoder<BufReader<R>>>>),
+    Gzip(Box<GzipReader<BufReader<R>>>),
     Plain(BufReader<R>),
 }
 
@@ -27,10 +27,7 @@ impl<R: Read> LogReader<R> {
         let mut reader = BufReader::with_capacity(BUFFER, reader);
         let head = reader.fill_buf()?;
         Ok(if head.starts_with(&[0x1f, 0x8b]) {
-            LogReader::Gzip(Box::new(BufReader::with_capacity(
-                BUFFER,
-                MultiGzDecoder::new(reader),
-            )))
+            LogReader::Gzip(Box::new(GzipReader::new(reader)))
         } else {
             LogReader::Plain(reader)
         })
