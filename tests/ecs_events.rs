@@ -22,7 +22,7 @@ use fleetwatch_fanout::wiring::FanoutConfig;
 use fleetwatch_test_support::aws_json::{AwsJsonFake, Recorded};
 use fleetwatch_test_support::moto::MotoServer;
 use fleetwatch_test_support::slack::SlackFake;
-use fleetwatch_test_support::sqs::lambda_event;
+use fleetwatch_test_support::sqs::{delete, lambda_event, receive, take_all};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -122,31 +122,7 @@ impl World {
 
     /// Receives (and deletes) everything on a queue.
     async fn take(&self, queue_url: &str) -> Vec<String> {
-        let sqs = self.aws.sqs();
-        let mut bodies = Vec::new();
-        loop {
-            let messages = sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap()
-                .messages
-                .unwrap_or_default();
-            if messages.is_empty() {
-                return bodies;
-            }
-            for message in messages {
-                bodies.push(message.body().unwrap().to_string());
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        take_all(&self.aws.sqs(), queue_url).await
     }
 
     async fn published(&self) -> Vec<Alert> {
@@ -156,14 +132,6 @@ impl World {
             .map(|b| serde_json::from_str(b).unwrap())
             .collect()
     }
-}
-
-fn field<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
-    alert
-        .fields
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| f.value.as_str())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,10 +315,12 @@ async fn a_crashed_task_is_published_with_moto_enrichment_once() {
         "Task of checkout stopped: app ran out of memory"
     );
     assert_eq!(
-        field(alert, "Tasks"),
+        alert.field("Tasks"),
         Some("3 desired, 0 running, 3 pending")
     );
-    let logs = field(alert, "Last log lines").expect("the container's last lines");
+    let logs = alert
+        .field("Last log lines")
+        .expect("the container's last lines");
     assert!(
         logs.contains("request 12 served") && logs.contains("OutOfMemoryError"),
         "{logs}"
@@ -471,15 +441,15 @@ async fn recorded_answers_give_a_deployment_its_change_and_counts() {
     let alerts = world.published().await;
     let alert = &alerts[0];
     assert_eq!(
-        field(alert, "Task definition change"),
+        alert.field("Task definition change"),
         Some("checkout:42 -> checkout:43")
     );
-    assert_eq!(field(alert, "Image change"), Some("v2.6.3 -> v2.7.0"));
+    assert_eq!(alert.field("Image change"), Some("v2.6.3 -> v2.7.0"));
     assert_eq!(
-        field(alert, "Tasks"),
+        alert.field("Tasks"),
         Some("4 desired, 1 running, 1 pending")
     );
-    assert_eq!(field(alert, "Failed tasks"), Some("3"));
+    assert_eq!(alert.field("Failed tasks"), Some("3"));
     let asked: Vec<String> = ecs.requests().iter().map(|r| r.operation.clone()).collect();
     assert_eq!(asked[0], "DescribeServices");
     assert_eq!(ecs.requests()[0].body["cluster"], "prod");
@@ -526,7 +496,7 @@ async fn access_denied_still_yields_the_alert_marked_as_unenriched() {
         }
     );
     let alerts = world.published().await;
-    let note = field(&alerts[0], "Note").unwrap();
+    let note = alerts[0].field("Note").unwrap();
     assert!(
         note.starts_with("enrichment unavailable: DescribeServices: AccessDeniedException: User:"),
         "{note}"
@@ -622,15 +592,7 @@ async fn each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_s
             Outcome::Duplicate { .. }
         ));
         let sqs = world.aws.sqs();
-        let messages = sqs
-            .receive_message()
-            .queue_url(&world.alerts_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
+        let messages = receive(&sqs, &world.alerts_url).await;
         assert_eq!(messages.len(), 1);
         let batch = lambda_event(&messages, "arn:aws:sqs:us-east-1:123456789012:alerts");
         let response = fanout
@@ -638,14 +600,7 @@ async fn each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_s
             .await
             .unwrap();
         assert_eq!(response["batchItemFailures"], json!([]), "{response}");
-        for message in &messages {
-            sqs.delete_message()
-                .queue_url(&world.alerts_url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
+        delete(&sqs, &world.alerts_url, &messages).await;
     }
     let parents = slack.top_level_messages("deploys");
     assert_eq!(parents.len(), 2, "one thread per deployment: {parents:#?}");

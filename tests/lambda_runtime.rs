@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use fleetwatch_test_support::lambda::LambdaWatch;
 use fleetwatch_test_support::moto::MotoServer;
+use fleetwatch_test_support::sqs::receive;
 use serde_json::json;
 
 const LOGS: &str = "acme-alb-logs";
@@ -139,16 +140,7 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() {
     let again = watch.invoke("ecs-events", &event).unwrap();
     assert_eq!(again["outcome"], "duplicate");
 
-    let received = aws
-        .sqs()
-        .receive_message()
-        .queue_url(&queues[0])
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
+    let received = receive(&aws.sqs(), &queues[0]).await;
     assert_eq!(received.len(), 1);
     let alert: serde_json::Value = serde_json::from_str(received[0].body().unwrap()).unwrap();
     assert_eq!(alert["source"], "ecs_events");

@@ -106,6 +106,14 @@ impl Alert {
         }
     }
 
+    /// The value of the first field named `name`.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value.as_str())
+    }
+
     /// Appends a link unless the URL is empty.
     pub fn push_link(&mut self, title: impl Into<String>, url: impl Into<String>) {
         let url = url.into();

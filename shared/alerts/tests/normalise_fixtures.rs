@@ -16,14 +16,6 @@ fn only_alert(payload: &str) -> (Normalised, Alert) {
     (n, alert)
 }
 
-fn field<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
-    alert
-        .fields
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| f.value.as_str())
-}
-
 fn link<'a>(alert: &'a Alert, title: &str) -> Option<&'a str> {
     alert
         .links
@@ -71,16 +63,16 @@ fn cloudwatch_single_metric_via_sns_lambda_event() {
         Some("2025-11-25T18:56:12.104+00:00")
     );
     assert_eq!(
-        field(&alert, "Metric"),
+        alert.field("Metric"),
         Some(
             "AWS/ApplicationELB HTTPCode_Target_5XX_Count (LoadBalancer=app/prod-api/50dc6c495c0c9188, \
              TargetGroup=targetgroup/prod-api/6d0ecf831eec9f09) · SUM · 60 s"
         )
     );
-    assert_eq!(field(&alert, "Threshold"), Some(">= 5"));
-    assert_eq!(field(&alert, "Evaluation"), Some("2 of 3 datapoints"));
+    assert_eq!(alert.field("Threshold"), Some(">= 5"));
+    assert_eq!(alert.field("Evaluation"), Some("2 of 3 datapoints"));
     // The region code comes from the ARN; the human name is only shown.
-    assert_eq!(field(&alert, "Region"), Some("eu-west-1 · EU (Ireland)"));
+    assert_eq!(alert.field("Region"), Some("eu-west-1 · EU (Ireland)"));
     assert_eq!(alert.labels["region"], "eu-west-1");
     assert_eq!(alert.labels["alarm_name"], "prod-api-5xx-rate");
     assert_eq!(alert.labels["namespace"], "AWS/ApplicationELB");
@@ -115,21 +107,21 @@ fn cloudwatch_metric_math_via_sns_notification_envelope_resolves() {
     assert_eq!(alert.status, Status::Resolved);
     // Leaving ALARM: resolved keeps ALARM's severity, so it routes where the alert went.
     assert_eq!(alert.severity, Severity::Error);
-    assert_eq!(field(&alert, "State"), Some("OK (was ALARM)"));
+    assert_eq!(alert.field("State"), Some("OK (was ALARM)"));
     assert_eq!(
-        field(&alert, "Metric"),
+        alert.field("Metric"),
         Some("e1 = 100 * errors / requests (Error ratio %)")
     );
-    assert_eq!(field(&alert, "Threshold"), Some("> 2"));
+    assert_eq!(alert.field("Threshold"), Some("> 2"));
     assert_eq!(
-        field(&alert, "Queries"),
+        alert.field("Queries"),
         Some(
             "errors = Shop/API Errors (Service=orders) · Sum · 60 s\n\
              requests = Shop/API Requests (Service=orders) · Sum · 60 s"
         )
     );
     assert_eq!(
-        field(&alert, "Region"),
+        alert.field("Region"),
         Some("us-east-1 · US East (N. Virginia)")
     );
     assert!(
@@ -147,19 +139,19 @@ fn cloudwatch_anomaly_detection_with_null_description() {
         (alert.status, alert.severity),
         (Status::Firing, Severity::Error)
     );
-    assert_eq!(field(&alert, "Description"), None);
+    assert_eq!(alert.field("Description"), None);
     assert_eq!(
-        field(&alert, "Metric"),
+        alert.field("Metric"),
         Some(
             "AWS/ApplicationELB TargetResponseTime (LoadBalancer=app/checkout/8e2f7a1b3c4d5e6f) · p99 · 5 min"
         )
     );
     assert_eq!(
-        field(&alert, "Threshold"),
+        alert.field("Threshold"),
         Some("outside the band ANOMALY_DETECTION_BAND(m1, 2)")
     );
     assert_eq!(
-        field(&alert, "Queries"),
+        alert.field("Queries"),
         None,
         "the band is shown as the threshold"
     );
@@ -179,11 +171,11 @@ fn cloudwatch_eventbridge_insufficient_data_is_a_firing_warning() {
         alert.fingerprint,
         "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:ecs-prod-memory-reservation"
     );
-    assert_eq!(field(&alert, "State"), Some("INSUFFICIENT_DATA (was OK)"));
+    assert_eq!(alert.field("State"), Some("INSUFFICIENT_DATA (was OK)"));
     // EventBridge has no threshold in `configuration`: it comes from `reasonData`.
-    assert_eq!(field(&alert, "Threshold"), Some("85"));
+    assert_eq!(alert.field("Threshold"), Some("85"));
     assert_eq!(
-        field(&alert, "Metric"),
+        alert.field("Metric"),
         Some("AWS/ECS MemoryReservation (ClusterName=prod) · Maximum · 60 s")
     );
     assert_eq!(
@@ -206,9 +198,9 @@ fn cloudwatch_lambda_alarm_action() {
         (alert.status, alert.severity),
         (Status::Firing, Severity::Error)
     );
-    assert_eq!(field(&alert, "Threshold"), Some("10000"));
+    assert_eq!(alert.field("Threshold"), Some("10000"));
     assert_eq!(
-        field(&alert, "Description"),
+        alert.field("Description"),
         Some("Jobs queue is not being drained")
     );
     assert!(
@@ -293,7 +285,8 @@ fn alertmanager_gives_one_alert_per_entry_with_its_status() {
         "Pod payments/payments-api-7c9d8f6b5-x2k4q is crash looping"
     );
     assert!(
-        field(first, "Description")
+        first
+            .field("Description")
             .unwrap()
             .contains("OOMKilled <check limits>")
     );
@@ -307,7 +300,7 @@ fn alertmanager_gives_one_alert_per_entry_with_its_status() {
         Some("2025-11-25T19:05:00.000Z")
     );
     assert_eq!(
-        field(first, "Started"),
+        first.field("Started"),
         None,
         "while firing, the start is the alert's time"
     );
@@ -333,8 +326,8 @@ fn alertmanager_gives_one_alert_per_entry_with_its_status() {
         resolved.occurred_at.as_deref(),
         Some("2025-11-25T19:08:00.000Z")
     );
-    assert_eq!(field(resolved, "Started"), Some("2025-11-25T18:40:00.000Z"));
-    assert_eq!(field(resolved, "Ended"), Some("2025-11-25T19:08:00.000Z"));
+    assert_eq!(resolved.field("Started"), Some("2025-11-25T18:40:00.000Z"));
+    assert_eq!(resolved.field("Ended"), Some("2025-11-25T19:08:00.000Z"));
     assert_eq!(
         link(resolved, "Silence"),
         None,
@@ -397,11 +390,11 @@ fn health_issue_is_a_firing_error_with_its_entities() {
             .summary
             .starts_with("We are investigating increased API error rates")
     );
-    assert_eq!(field(&alert, "Service"), Some("EC2"));
-    assert_eq!(field(&alert, "Category"), Some("Issue"));
-    assert_eq!(field(&alert, "Region"), Some("eu-west-1"));
+    assert_eq!(alert.field("Service"), Some("EC2"));
+    assert_eq!(alert.field("Category"), Some("Issue"));
+    assert_eq!(alert.field("Region"), Some("eu-west-1"));
     assert_eq!(
-        field(&alert, "Affected entities"),
+        alert.field("Affected entities"),
         Some("i-0a1b2c3d4e5f60718 (cluster=prod, role=ecs-host)\ni-0f1e2d3c4b5a69788")
     );
     assert_eq!(
@@ -426,13 +419,10 @@ fn health_scheduled_change_is_a_warning_and_closed_resolves_it() {
     );
     assert_eq!(upcoming.title, "RDS: Maintenance scheduled");
     assert_eq!(
-        field(&upcoming, "Start"),
+        upcoming.field("Start"),
         Some("Tue, 09 Dec 2025 03:00:00 GMT")
     );
-    assert_eq!(
-        field(&upcoming, "End"),
-        Some("Tue, 09 Dec 2025 05:00:00 GMT")
-    );
+    assert_eq!(upcoming.field("End"), Some("Tue, 09 Dec 2025 05:00:00 GMT"));
 
     let closed = HEALTH_SCHEDULED
         .replace("\"upcoming\"", "\"closed\"")
@@ -583,10 +573,10 @@ fn composite_alarm_from_eventbridge_shows_its_rule() {
     let (n, alert) = only_alert(&event.to_string());
     assert_eq!(n.kind, PayloadKind::CloudwatchAlarmEventbridge);
     assert_eq!(
-        field(&alert, "Rule"),
+        alert.field("Rule"),
         Some("ALARM(latency) AND ALARM(errors)")
     );
-    assert_eq!(field(&alert, "Metric"), None);
+    assert_eq!(alert.field("Metric"), None);
     assert_eq!(alert.status, Status::Firing);
 }
 
@@ -600,10 +590,10 @@ fn unknown_json_becomes_a_counted_generic_alert() {
         alert.title,
         "HTTPS check 'status page' failed from 3 of 5 locations"
     );
-    assert_eq!(field(&alert, "event_type"), Some("check.failed"));
-    assert_eq!(field(&alert, "locations_failed"), Some("3"));
-    assert_eq!(field(&alert, "retrying"), Some("false"));
-    assert_eq!(field(&alert, "check"), None, "objects are not fields");
+    assert_eq!(alert.field("event_type"), Some("check.failed"));
+    assert_eq!(alert.field("locations_failed"), Some("3"));
+    assert_eq!(alert.field("retrying"), Some("false"));
+    assert_eq!(alert.field("check"), None, "objects are not fields");
     assert_eq!(alert.occurred_at.as_deref(), Some("2025-11-25T19:42:10Z"));
     let (_, again) = only_alert(UNKNOWN);
     assert_eq!(alert.id, again.id);
@@ -641,10 +631,7 @@ fn eventbridge_event_of_unknown_type_takes_its_facts_from_detail() {
         "ECS deployment circuit breaker: task failed to start."
     );
     assert_eq!(alert.severity, Severity::Error);
-    assert_eq!(
-        field(&alert, "eventName"),
-        Some("SERVICE_DEPLOYMENT_FAILED")
-    );
+    assert_eq!(alert.field("eventName"), Some("SERVICE_DEPLOYMENT_FAILED"));
     assert_eq!(alert.labels["detail_type"], "ECS Deployment State Change");
     assert_eq!(alert.labels["event_source"], "aws.ecs");
 }

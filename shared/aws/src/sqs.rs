@@ -45,8 +45,21 @@ pub trait MessageQueue {
     fn send(&self, body: &str) -> impl Future<Output = Result<String, QueueError>> + Send;
 
     /// Sends many messages in as few requests as the queue allows. Returns the messages that were
-    /// not accepted; the rest were.
-    fn send_all(&self, bodies: &[String]) -> impl Future<Output = Vec<Rejected>> + Send;
+    /// not accepted; the rest were. By default one [`MessageQueue::send`] per message.
+    fn send_all(&self, bodies: &[String]) -> impl Future<Output = Vec<Rejected>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            let mut rejected = Vec::new();
+            for (index, body) in bodies.iter().enumerate() {
+                if let Err(error) = self.send(body).await {
+                    rejected.push(Rejected { index, error });
+                }
+            }
+            rejected
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -195,16 +208,6 @@ impl MessageQueue for MemoryQueue {
         let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
         messages.push(body.to_string());
         Ok(format!("local-{}", messages.len()))
-    }
-
-    async fn send_all(&self, bodies: &[String]) -> Vec<Rejected> {
-        let mut rejected = Vec::new();
-        for (index, body) in bodies.iter().enumerate() {
-            if let Err(error) = self.send(body).await {
-                rejected.push(Rejected { index, error });
-            }
-        }
-        rejected
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fleetwatch_alerts::Alert;
 use fleetwatch_aws::emf::MetricsSink;
-use fleetwatch_aws::sqs::{MemoryQueue, MessageQueue, QueueError, Rejected};
+use fleetwatch_aws::sqs::{MemoryQueue, MessageQueue, QueueError};
 use fleetwatch_aws::state::MemoryStateStore;
 use fleetwatch_ecs::lookup::{
     AwsLogs, ContainerDefinition, DeploymentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot,
@@ -49,15 +49,6 @@ impl MessageQueue for Queue {
             });
         }
         self.inner.send(body).await
-    }
-    async fn send_all(&self, bodies: &[String]) -> Vec<Rejected> {
-        let mut rejected = Vec::new();
-        for (index, body) in bodies.iter().enumerate() {
-            if let Err(error) = self.send(body).await {
-                rejected.push(Rejected { index, error });
-            }
-        }
-        rejected
     }
 }
 
@@ -184,14 +175,6 @@ fn harness(lookups: Option<Lookups>) -> Harness {
         dead_letters,
         metrics,
     }
-}
-
-fn field<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
-    alert
-        .fields
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| f.value.as_str())
 }
 
 const ALERTING: [&str; 15] = [
@@ -332,19 +315,19 @@ async fn deployment_alerts_show_the_change_and_the_counts() {
         .unwrap();
     let alert = &h.alerts.alerts()[0];
     assert_eq!(
-        field(alert, "Task definition change"),
+        alert.field("Task definition change"),
         Some("api:19 -> api:20")
     );
     assert_eq!(
-        field(alert, "Image change"),
+        alert.field("Image change"),
         Some("app=v1.4.1, log-router=v1.4.1 -> app=v1.4.2, log-router=v1.4.2")
     );
     assert_eq!(
-        field(alert, "Tasks"),
+        alert.field("Tasks"),
         Some("3 desired, 1 running, 2 pending")
     );
-    assert_eq!(field(alert, "Failed tasks"), Some("2"));
-    assert_eq!(field(alert, "Note"), None);
+    assert_eq!(alert.field("Failed tasks"), Some("2"));
+    assert_eq!(alert.field("Note"), None);
 }
 
 #[tokio::test]
@@ -355,7 +338,7 @@ async fn a_crashed_container_brings_its_last_log_lines_and_a_link() {
         .await
         .unwrap();
     let alert = &h.alerts.alerts()[0];
-    let logs = field(alert, "Last log lines").expect("log lines");
+    let logs = alert.field("Last log lines").expect("log lines");
     assert!(logs.contains("OutOfMemoryError: Java heap space"), "{logs}");
     let link = alert
         .links
@@ -370,8 +353,8 @@ async fn a_crashed_container_brings_its_last_log_lines_and_a_link() {
         link.url
     );
     // A task alert keeps its own task definition field; no "change" is invented for it.
-    assert_eq!(field(alert, "Task definition change"), None);
-    assert!(field(alert, "Tasks").is_some());
+    assert_eq!(alert.field("Task definition change"), None);
+    assert!(alert.field("Tasks").is_some());
 }
 
 #[tokio::test]
@@ -394,12 +377,12 @@ async fn failing_or_slow_enrichment_still_alerts_and_says_so() {
             "{outcome:?}"
         );
         let alert = &h.alerts.alerts()[0];
-        let note = field(alert, "Note").expect("a note");
+        let note = alert.field("Note").expect("a note");
         assert!(
             note.starts_with("enrichment unavailable: DescribeServices: "),
             "{note}"
         );
-        assert_eq!(field(alert, "Last log lines"), None);
+        assert_eq!(alert.field("Last log lines"), None);
         assert_eq!(alert.title, {
             let bare = harness(None);
             bare.handler

@@ -90,14 +90,6 @@ mod tests {
     use super::*;
     use fleetwatch_alerts::Source;
 
-    fn field<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
-        alert
-            .fields
-            .iter()
-            .find(|f| f.name == name)
-            .map(|f| f.value.as_str())
-    }
-
     #[test]
     fn adds_changes_counts_logs_and_link() {
         let mut alert = Alert::new(Source::EcsEvents, "t");
@@ -116,22 +108,22 @@ mod tests {
         };
         enrich(&mut alert, &enrichment);
         assert_eq!(
-            field(&alert, "Task definition change"),
+            alert.field("Task definition change"),
             Some("api:19 -> api:20")
         );
-        assert_eq!(field(&alert, "Image change"), Some("v1.4.1 -> v1.4.2"));
+        assert_eq!(alert.field("Image change"), Some("v1.4.1 -> v1.4.2"));
         assert_eq!(
-            field(&alert, "Tasks"),
+            alert.field("Tasks"),
             Some("3 desired, 1 running, 2 pending")
         );
-        assert_eq!(field(&alert, "Failed tasks"), Some("4"));
-        let logs = field(&alert, "Last log lines").unwrap();
+        assert_eq!(alert.field("Failed tasks"), Some("4"));
+        let logs = alert.field("Last log lines").unwrap();
         assert!(
             logs.starts_with("```line 5\n") && logs.ends_with("line 14```"),
             "{logs}"
         );
         assert_eq!(alert.links[0].title, "Task logs");
-        assert_eq!(field(&alert, "Note"), None);
+        assert_eq!(alert.field("Note"), None);
     }
 
     #[test]
@@ -144,7 +136,7 @@ mod tests {
         enrich(&mut alert, &enrichment);
         assert_eq!(alert.fields.len(), 1);
         assert_eq!(
-            field(&alert, "Note"),
+            alert.field("Note"),
             Some("enrichment unavailable: DescribeServices: AccessDenied")
         );
     }

@@ -137,15 +137,7 @@ mod tests {
     #[test]
     fn every_rule_is_on_by_default_and_can_be_switched_off() {
         let policy = NoisePolicy::default();
-        let rules = [
-            NoiseRule::SteadyState,
-            NoiseRule::RoutineStop,
-            NoiseRule::UserInitiatedStop,
-            NoiseRule::AgentReconnect,
-            NoiseRule::NotStopped,
-            NoiseRule::Informational,
-        ];
-        assert!(rules.iter().all(|rule| policy.drops(*rule)));
+        assert!(NoiseRule::SWITCHABLE.iter().all(|rule| policy.drops(*rule)));
         let off = NoisePolicy {
             drop_steady_state: false,
             ..policy

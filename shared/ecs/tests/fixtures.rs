@@ -27,14 +27,6 @@ fn alert_of(name: &str) -> Alert {
     }
 }
 
-fn field<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
-    alert
-        .fields
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| f.value.as_str())
-}
-
 fn label<'a>(alert: &'a Alert, name: &str) -> Option<&'a str> {
     alert.labels.get(name).map(String::as_str)
 }
@@ -256,7 +248,7 @@ fn alert_fixtures_classify_and_render() {
         assert!(alert.occurred_at.is_some(), "{name}: no time");
         for (field_name, value) in expected.fields {
             assert_eq!(
-                field(&alert, field_name),
+                alert.field(field_name),
                 Some(*value),
                 "{name}: field {field_name}"
             );
