@@ -58,14 +58,7 @@ impl World {
         moto.create_state_table(TABLE).await;
         let mut urls = Vec::new();
         for name in ["alerts", "alerts-dlq", "ecs-events-dlq"] {
-            let created = aws
-                .sqs()
-                .create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .unwrap();
-            urls.push(created.queue_url.unwrap());
+            urls.push(moto.create_queue(name).await);
         }
         World {
             moto,

@@ -103,14 +103,7 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() {
     moto.create_state_table("fleetwatch-state").await;
     let mut queues = Vec::new();
     for name in ["alerts", "ecs-events-dlq"] {
-        let created = aws
-            .sqs()
-            .create_queue()
-            .queue_name(name)
-            .send()
-            .await
-            .unwrap();
-        queues.push(created.queue_url.unwrap());
+        queues.push(moto.create_queue(name).await);
     }
     let mut env: Vec<(String, String)> = moto
         .env()

@@ -93,18 +93,9 @@ impl World {
         let moto = MotoServer::start();
         let aws = moto.clients().await;
         moto.create_state_table(TABLE).await;
-        let sqs = aws.sqs();
         let mut urls = Vec::new();
         for name in ["alerts", "alerts-dlq"] {
-            urls.push(
-                sqs.create_queue()
-                    .queue_name(name)
-                    .send()
-                    .await
-                    .unwrap()
-                    .queue_url
-                    .unwrap(),
-            );
+            urls.push(moto.create_queue(name).await);
         }
         let slack = SlackFake::start();
         slack.set_token(BOT_TOKEN);

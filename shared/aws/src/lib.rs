@@ -15,6 +15,7 @@
 
 pub mod clients;
 pub mod emf;
+pub mod env;
 pub mod envelope;
 pub mod s3;
 pub mod sdk_error;

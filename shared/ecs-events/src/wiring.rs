@@ -10,8 +10,7 @@ use fleetwatch_ecs::NoisePolicy;
 use crate::handler::{EcsEventsHandler, Settings};
 use crate::lookups::AwsLookups;
 
-pub const ALERTS_QUEUE_URL: &str = "FLEETWATCH_ALERTS_QUEUE_URL";
-pub const STATE_TABLE: &str = "FLEETWATCH_STATE_TABLE";
+pub use fleetwatch_aws::env::{ALERTS_QUEUE_URL, STATE_TABLE};
 pub const EVENTS_DLQ_URL: &str = "FLEETWATCH_EVENTS_DLQ_URL";
 /// `true` (default) or `false`: DescribeServices / DescribeTaskDefinition / GetLogEvents.
 pub const ENRICH: &str = "FLEETWATCH_ENRICH";

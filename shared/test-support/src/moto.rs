@@ -123,6 +123,20 @@ impl MotoServer {
         AwsClients::from_sdk_config(self.sdk_config().await)
     }
 
+    /// Creates an SQS queue; its URL.
+    pub async fn create_queue(&self, name: &str) -> String {
+        self.clients()
+            .await
+            .sqs()
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url
+            .expect("CreateQueue answers a URL")
+    }
+
     /// Creates a table with the schema of `template.yaml`'s state table (`pk` string key,
     /// `expires_at` TTL attribute).
     pub async fn create_state_table(&self, name: &str) {
