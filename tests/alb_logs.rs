@@ -8,23 +8,26 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::SystemTime;
 
+use alb_logs::{AlbLogsHandler, build_handler};
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
-use fleetwatch_alb_pipeline::config::AlbLogsConfig;
-use fleetwatch_alb_pipeline::wiring::{AlbLogsHandler, build_handler};
-use fleetwatch_aws::AwsClients;
-use fleetwatch_aws::emf::MetricsSink;
-use fleetwatch_aws::envelope::ObjectRef;
-use fleetwatch_aws::s3::{ObjectBody, ObjectError, ObjectSource, S3ObjectSource};
+use fleetwatch_alb_logs::{
+    AlbLogsConfig, Handler, ObjectBody, ObjectError, ObjectRef, ObjectSource,
+};
+use fleetwatch_aws::{AwsClients, S3Objects};
+use fleetwatch_ports::{ManualClock, MetricLines, MetricsSink, SharedClock};
+use fleetwatch_test_support::NeedsSetup;
 use fleetwatch_test_support::bulk::{BulkFake, ItemFault};
 use fleetwatch_test_support::moto::MotoServer;
-use fleetwatch_test_support::sqs::lambda_event;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::{Value, json};
+
+use crate::support::{MotoClients, TestResult, lambda_event};
 
 const LOG_BUCKET: &str = "acme-alb-logs";
 const OUT_BUCKET: &str = "acme-alb-tables";
@@ -91,7 +94,7 @@ struct World {
     notifications_url: String,
     alerts_url: String,
     config: AlbLogsConfig,
-    metrics: Arc<Mutex<Vec<String>>>,
+    metrics: MetricLines,
 }
 
 async fn queue(aws: &AwsClients, name: &str) -> String {
@@ -106,8 +109,8 @@ async fn queue(aws: &AwsClients, name: &str) -> String {
 }
 
 impl World {
-    async fn new() -> World {
-        let moto = MotoServer::start();
+    async fn new() -> Result<World, NeedsSetup> {
+        let moto = MotoServer::start()?;
         let aws = moto.clients().await;
         let s3 = aws.s3();
         for bucket in [LOG_BUCKET, OUT_BUCKET] {
@@ -156,21 +159,23 @@ impl World {
             ("FLEETWATCH_WORK_DIR", work_dir.display().to_string()),
         ]);
         let config = AlbLogsConfig::from_lookup(|name| env.get(name).cloned()).unwrap();
-        World {
+        Ok(World {
             _moto: moto,
             aws,
             bulk,
             notifications_url,
             alerts_url,
             config,
-            metrics: Arc::default(),
-        }
+            metrics: MetricLines::default(),
+        })
     }
 
+    /// The function as `main` builds it, on a manual clock: the bulk indexer's backoff between
+    /// retries passes without waiting.
     async fn handler(&self) -> AlbLogsHandler {
-        let lines = Arc::clone(&self.metrics);
-        let metrics = MetricsSink::new(move |line: &str| lines.lock().unwrap().push(line.into()));
-        build_handler(&self.config, &self.aws, metrics)
+        let clock: SharedClock = Arc::new(ManualClock::new(SystemTime::now()));
+        let metrics = MetricsSink::to(clock.clone(), &self.metrics);
+        build_handler(&self.config, &self.aws, metrics, clock)
             .await
             .unwrap()
     }
@@ -272,8 +277,8 @@ fn bad_line_numbers() -> BTreeSet<u64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_object_notified_through_sqs_lands_once_everywhere() {
-    let world = World::new().await;
+async fn an_object_notified_through_sqs_lands_once_everywhere() -> TestResult {
+    let world = World::new().await?;
     world.put_log_object().await;
     let event = world.receive_sqs_event().await;
     // S3 also sends an s3:TestEvent when notifications are configured: it is acknowledged too.
@@ -291,8 +296,7 @@ async fn an_object_notified_through_sqs_lands_once_everywhere() {
     assert_eq!(response, json!({"batchItemFailures": []}));
 
     // One document per good line, each written once.
-    let documents = world.bulk.documents_in(INDEX);
-    assert_eq!(documents.len(), good_lines());
+    assert_eq!(world.bulk.document_count(INDEX), good_lines());
     assert!(world.bulk.written_more_than_once().is_empty());
 
     // The errors object holds exactly the bad lines, with their numbers and bytes.
@@ -340,10 +344,10 @@ async fn an_object_notified_through_sqs_lands_once_everywhere() {
     assert!(alerts.iter().all(|a| a["source"] == "alb_logs"));
 
     // Metrics: one EMF line carries the object's counts.
-    let metrics = world.metrics.lock().unwrap().clone();
-    let main: Value = metrics
-        .iter()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let main: Value = world
+        .metrics
+        .documents()
+        .into_iter()
         .find(|m| m.get("LinesParsed").is_some())
         .unwrap();
     assert_eq!(main["LinesParsed"], good_lines() as f64);
@@ -352,30 +356,32 @@ async fn an_object_notified_through_sqs_lands_once_everywhere() {
     // Redelivery of the same notification: no new document, the same output keys.
     let response = handler.handle(event).await.unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
-    assert_eq!(world.bulk.documents_in(INDEX).len(), good_lines());
+    assert_eq!(world.bulk.document_count(INDEX), good_lines());
     assert!(world.bulk.written_more_than_once().is_empty());
     assert_eq!(world.output_keys().await, keys);
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn documents_rejected_with_429_are_retried_until_everything_lands_once() {
-    let world = World::new().await;
+async fn documents_rejected_with_429_are_retried_until_everything_lands_once() -> TestResult {
+    let world = World::new().await?;
     world.bulk.fail_every_item(7, ItemFault::Rejected);
     world.put_log_object().await;
     let event = world.receive_sqs_event().await;
     let response = world.handler().await.handle(event).await.unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
-    assert_eq!(world.bulk.documents_in(INDEX).len(), good_lines());
+    assert_eq!(world.bulk.document_count(INDEX), good_lines());
     assert!(world.bulk.written_more_than_once().is_empty());
     let stats = world.bulk.stats();
     assert!(
         stats.items_by_status.get(&429).copied().unwrap_or(0) > 10_000,
         "{stats:?}"
     );
+    Ok(())
 }
 
 /// An S3 body that breaks after some bytes, like a connection reset mid-download.
-struct BreaksMidway(S3ObjectSource);
+struct BreaksMidway(S3Objects);
 
 impl ObjectSource for BreaksMidway {
     async fn open(&self, object: &ObjectRef) -> Result<ObjectBody, ObjectError> {
@@ -410,8 +416,8 @@ fn tokio_test_reader_error() -> impl tokio::io::AsyncRead + Send + Unpin + 'stat
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_read_is_retried_and_stores_nothing() {
-    let world = World::new().await;
+async fn a_failing_read_is_retried_and_stores_nothing() -> TestResult {
+    let world = World::new().await?;
     world.put_log_object().await;
     let event = world.receive_sqs_event().await;
     let message_id = event["Records"]
@@ -422,8 +428,8 @@ async fn a_failing_read_is_retried_and_stores_nothing() {
         .unwrap()["messageId"]
         .clone();
     let handler = world.handler().await;
-    let failing = fleetwatch_alb_pipeline::handler::Handler {
-        source: BreaksMidway(S3ObjectSource::new(world.aws.s3())),
+    let failing = Handler {
+        source: BreaksMidway(S3Objects::new(world.aws.s3())),
         pipeline: handler.pipeline,
         alerts: handler.alerts,
         poison: handler.poison,
@@ -443,4 +449,5 @@ async fn a_failing_read_is_retried_and_stores_nothing() {
         world.alerts().await.is_empty(),
         "no alert from half an object"
     );
+    Ok(())
 }

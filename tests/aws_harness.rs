@@ -2,17 +2,20 @@
 //! DynamoDB APIs on a loopback port), configured the way a function configures them.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
 use aws_smithy_types::byte_stream::ByteStream;
-use fleetwatch_aws::envelope::ObjectRef;
-use fleetwatch_aws::s3::{ObjectError, ObjectSource, S3ObjectSource};
-use fleetwatch_aws::sqs::{MessageQueue, SqsQueue};
-use fleetwatch_aws::ssm::{SecretError, SecretSource, SsmSecrets};
-use fleetwatch_aws::state::{DynamoStateStore, StateItem, StateStore};
+use fleetwatch_alb_logs::{ObjectError, ObjectRef, ObjectSource};
+use fleetwatch_aws::{DynamoStateStore, S3Objects, SqsQueue, SsmSecrets};
+use fleetwatch_ports::{
+    ErrorChain, ManualClock, MessageQueue, SecretError, SecretSource, StateItem, StateStore,
+};
 use fleetwatch_test_support::moto::MotoServer;
 use tokio::io::AsyncReadExt;
+
+use crate::support::{MotoClients, TestResult};
 
 /// Deterministic, poorly compressible bytes (an LCG), so a wrong byte anywhere is caught.
 fn pseudo_random_bytes(len: usize) -> Vec<u8> {
@@ -38,8 +41,8 @@ fn object(bucket: &str, key: &str) -> ObjectRef {
 }
 
 #[tokio::test]
-async fn s3_streaming_put_and_get_of_a_multi_megabyte_object() {
-    let moto = MotoServer::start();
+async fn s3_streaming_put_and_get_of_a_multi_megabyte_object() -> TestResult {
+    let moto = MotoServer::start()?;
     let s3 = moto.clients().await.s3();
     s3.create_bucket().bucket("logs").send().await.unwrap();
 
@@ -63,7 +66,7 @@ async fn s3_streaming_put_and_get_of_a_multi_megabyte_object() {
         .await
         .unwrap();
 
-    let source = S3ObjectSource::new(s3.clone());
+    let source = S3Objects::new(s3.clone());
     let mut opened = source.open(&object("logs", key)).await.unwrap();
     assert_eq!(opened.content_length, Some(content.len() as u64));
     assert_eq!(
@@ -82,31 +85,43 @@ async fn s3_streaming_put_and_get_of_a_multi_megabyte_object() {
     }
     assert_eq!(read.len(), content.len());
     assert!(read == content, "object bytes differ after the round trip");
+    Ok(())
 }
 
 #[tokio::test]
-async fn s3_missing_object_is_not_found_and_not_retryable() {
-    let moto = MotoServer::start();
+async fn s3_missing_object_is_not_found_and_not_retryable() -> TestResult {
+    let moto = MotoServer::start()?;
     let s3 = moto.clients().await.s3();
     s3.create_bucket().bucket("logs").send().await.unwrap();
-    let source = S3ObjectSource::new(s3);
+    let source = S3Objects::new(s3);
     let error = match source.open(&object("logs", "gone.log.gz")).await {
         Ok(_) => panic!("a missing object opened"),
         Err(error) => error,
     };
     assert!(matches!(error, ObjectError::NotFound { .. }), "{error}");
-    assert!(!error.is_retryable());
 
     let error = match source.open(&object("no-such-bucket", "k")).await {
         Ok(_) => panic!("an object in a missing bucket opened"),
         Err(error) => error,
     };
-    assert!(error.to_string().contains("NoSuchBucket"), "{error}");
+    let ObjectError::Read { fault, .. } = &error else {
+        panic!("not a read failure: {error}");
+    };
+    assert!(
+        !fault.is_transient(),
+        "a missing bucket will not appear by retrying"
+    );
+    let chain = ErrorChain(&error).to_string();
+    assert!(
+        chain.starts_with("reading s3://no-such-bucket/k: NoSuchBucket: "),
+        "{chain}"
+    );
+    Ok(())
 }
 
 #[tokio::test]
-async fn sqs_send_receive_delete() {
-    let moto = MotoServer::start();
+async fn sqs_send_receive_delete() -> TestResult {
+    let moto = MotoServer::start()?;
     let sqs = moto.clients().await.sqs();
     let url = sqs
         .create_queue()
@@ -161,11 +176,12 @@ async fn sqs_send_receive_delete() {
         .await
         .unwrap();
     assert!(again.messages().is_empty());
+    Ok(())
 }
 
 #[tokio::test]
-async fn ssm_secure_string_is_read_decrypted_and_cached() {
-    let moto = MotoServer::start();
+async fn ssm_secure_string_is_read_decrypted_and_cached() -> TestResult {
+    let moto = MotoServer::start()?;
     let ssm = moto.clients().await.ssm();
     let name = "/fleetwatch/slack/webhook";
     let value = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
@@ -177,19 +193,23 @@ async fn ssm_secure_string_is_read_decrypted_and_cached() {
         .await
         .unwrap();
 
-    let secrets = SsmSecrets::new(ssm.clone(), Duration::from_secs(300));
+    let clock = Arc::new(ManualClock::at_epoch_seconds(1_800_000_000));
+    let secrets = SsmSecrets::new(ssm.clone(), Duration::from_secs(300), clock.clone());
     assert_eq!(secrets.secret(name).await.unwrap().expose(), value);
 
-    // Served from the cache: SSM no longer has it.
+    // Served from the cache within its time: SSM no longer has it.
     ssm.delete_parameter().name(name).send().await.unwrap();
+    clock.advance(Duration::from_secs(299));
     assert_eq!(secrets.secret(name).await.unwrap().expose(), value);
 
-    // Without the cache, the deletion shows, and the error names the parameter, not the value.
-    let uncached = SsmSecrets::new(ssm, Duration::ZERO);
-    let error = uncached.secret(name).await.unwrap_err();
+    // Once the cache time is over, the deletion shows, and the error names the parameter, not
+    // the value.
+    clock.advance(Duration::from_secs(1));
+    let error = secrets.secret(name).await.unwrap_err();
     assert!(matches!(error, SecretError::NotFound { .. }), "{error}");
     assert!(error.to_string().contains(name));
     assert!(!error.to_string().contains("XXXXSECRET"));
+    Ok(())
 }
 
 fn item(key: &str, value: &str, expires_at: u64) -> StateItem {
@@ -201,11 +221,12 @@ fn item(key: &str, value: &str, expires_at: u64) -> StateItem {
 }
 
 #[tokio::test]
-async fn dynamodb_conditional_put_refuses_a_duplicate() {
-    let moto = MotoServer::start();
+async fn dynamodb_conditional_put_refuses_a_duplicate() -> TestResult {
+    let moto = MotoServer::start()?;
     let dynamodb = moto.clients().await.dynamodb();
     moto.create_state_table("state").await;
-    let store = DynamoStateStore::new(dynamodb.clone(), "state").with_clock(|| 1_000_000);
+    let clock = Arc::new(ManualClock::at_epoch_seconds(1_000_000));
+    let store = DynamoStateStore::new(dynamodb.clone(), "state", clock);
 
     let first = item("delivery#alert-1#ops", "posted", 2_000_000);
     assert!(store.put_if_absent(&first).await.unwrap());
@@ -227,19 +248,24 @@ async fn dynamodb_conditional_put_refuses_a_duplicate() {
     store.delete(&first.key).await.unwrap();
     assert_eq!(store.get(&first.key).await.unwrap(), None);
     assert!(store.put_if_absent(&first).await.unwrap());
+    Ok(())
 }
 
 #[tokio::test]
-async fn dynamodb_errors_name_the_operation_and_key() {
-    let moto = MotoServer::start();
+async fn dynamodb_errors_name_the_operation_and_key() -> TestResult {
+    let moto = MotoServer::start()?;
     let dynamodb = moto.clients().await.dynamodb();
-    let store = DynamoStateStore::new(dynamodb, "no-such-table");
+    let clock = Arc::new(ManualClock::at_epoch_seconds(1_000_000));
+    let store = DynamoStateStore::new(dynamodb, "no-such-table", clock);
     let error = store
         .put_if_absent(&item("k", "v", u64::MAX))
         .await
         .unwrap_err();
-    let text = error.to_string();
-    assert!(text.contains("conditional put of k"), "{text}");
-    assert!(text.contains("ResourceNotFoundException"), "{text}");
-    assert!(!error.is_retryable());
+    let text = ErrorChain(&error).to_string();
+    assert!(
+        text.starts_with("state store conditional put of k: ResourceNotFoundException: "),
+        "{text}"
+    );
+    assert!(!error.is_transient());
+    Ok(())
 }

@@ -8,23 +8,23 @@
 //! - the Slack fake (Slack cannot run here) behind the real fan-out, in bot mode.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_ecs::types::{ContainerDefinition, LogConfiguration, LogDriver};
+use ecs_events::{EcsEvents, build_handler};
 use fleetwatch_alerts::Alert;
-use fleetwatch_aws::AwsClients;
-use fleetwatch_aws::emf::MetricsSink;
-use fleetwatch_aws::sqs::SqsQueue;
-use fleetwatch_aws::state::DynamoStateStore;
-use fleetwatch_ecs_events::wiring::{EcsEventsConfig, build_handler};
-use fleetwatch_ecs_events::{AwsLookups, EcsEventsHandler, EcsLookups, Outcome, Settings};
-use fleetwatch_fanout::wiring::FanoutConfig;
+use fleetwatch_aws::{AwsClients, DynamoStateStore, EcsApiLookups, SqsQueue};
+use fleetwatch_ecs_events::{EcsEventsConfig, EcsEventsHandler, EcsLookups, Outcome, Settings};
+use fleetwatch_ports::{Clock, ManualClock, MetricsSink, SharedClock, SystemClock};
+use fleetwatch_slack_fanout::FanoutConfig;
+use fleetwatch_test_support::NeedsSetup;
 use fleetwatch_test_support::aws_json::{AwsJsonFake, Recorded};
 use fleetwatch_test_support::moto::MotoServer;
 use fleetwatch_test_support::slack::SlackFake;
-use fleetwatch_test_support::sqs::{delete, lambda_event, receive, take_all};
 use serde_json::{Value, json};
-use tokio::time::Instant;
+
+use crate::support::{MotoClients, TestResult, delete, lambda_event, receive, take_all};
 
 const TABLE: &str = "fleetwatch-state";
 const BOT_TOKEN: &str = "xoxb-0000-SECRET-BOT-TOKEN";
@@ -52,21 +52,21 @@ struct World {
 }
 
 impl World {
-    async fn new() -> World {
-        let moto = MotoServer::start();
+    async fn new() -> Result<World, NeedsSetup> {
+        let moto = MotoServer::start()?;
         let aws = moto.clients().await;
         moto.create_state_table(TABLE).await;
         let mut urls = Vec::new();
         for name in ["alerts", "alerts-dlq", "ecs-events-dlq"] {
             urls.push(moto.create_queue(name).await);
         }
-        World {
+        Ok(World {
             moto,
             aws,
             alerts_url: urls[0].clone(),
             alerts_dlq_url: urls[1].clone(),
             events_dlq_url: urls[2].clone(),
-        }
+        })
     }
 
     fn env(&self) -> BTreeMap<&'static str, String> {
@@ -78,17 +78,23 @@ impl World {
     }
 
     /// The handler as `main` builds it: every client, ECS and CloudWatch Logs included, on moto.
-    fn wired_handler(&self) -> fleetwatch_ecs_events::wiring::EcsEvents {
+    fn wired_handler(&self) -> EcsEvents {
         let env = self.env();
         let config = EcsEventsConfig::from_lookup(|name| env.get(name).cloned()).unwrap();
-        build_handler(&config, &self.aws, MetricsSink::new(|_| {}))
+        let clock = SystemClock::shared();
+        build_handler(
+            &config,
+            &self.aws,
+            MetricsSink::discard(clock.clone()),
+            clock,
+        )
     }
 
     /// The handler with moto for state and queues, and `ecs` answering the lookups.
     async fn handler_with_recorded_ecs(
         &self,
         ecs: &AwsJsonFake,
-    ) -> EcsEventsHandler<DynamoStateStore, SqsQueue, SqsQueue, AwsLookups> {
+    ) -> EcsEventsHandler<DynamoStateStore, SqsQueue, SqsQueue, EcsApiLookups> {
         let config = self
             .moto
             .sdk_config()
@@ -96,12 +102,13 @@ impl World {
             .into_builder()
             .endpoint_url(ecs.endpoint())
             .build();
-        let lookups = AwsLookups::new(
+        let lookups = EcsApiLookups::new(
             aws_sdk_ecs::Client::new(&config),
             aws_sdk_cloudwatchlogs::Client::new(&config),
         );
+        let clock = SystemClock::shared();
         EcsEventsHandler::new(
-            DynamoStateStore::new(self.aws.dynamodb(), TABLE),
+            DynamoStateStore::new(self.aws.dynamodb(), TABLE, clock.clone()),
             SqsQueue::new(self.aws.sqs(), &self.alerts_url),
             SqsQueue::new(self.aws.sqs(), &self.events_dlq_url),
             Some(lookups),
@@ -109,7 +116,8 @@ impl World {
                 enrichment_budget: Duration::from_secs(10),
                 ..Settings::default()
             },
-            MetricsSink::new(|_| {}),
+            MetricsSink::discard(clock.clone()),
+            clock,
         )
     }
 
@@ -216,10 +224,10 @@ async fn moto_service(aws: &AwsClients) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lookups_read_a_service_its_task_definition_and_logs_from_moto() {
-    let world = World::new().await;
+async fn lookups_read_a_service_its_task_definition_and_logs_from_moto() -> TestResult {
+    let world = World::new().await?;
     let task_definition = moto_service(&world.aws).await;
-    let lookups = AwsLookups::from_clients(&world.aws);
+    let lookups = EcsApiLookups::from_clients(&world.aws);
 
     let service = lookups
         .describe_service("prod", "checkout")
@@ -268,11 +276,12 @@ async fn lookups_read_a_service_its_task_definition_and_logs_from_moto() {
     assert_eq!(lines.len(), 10);
     assert_eq!(lines[0], "INFO checkout request 4 served");
     assert!(lines[9].contains("OutOfMemoryError"));
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crashed_task_is_published_with_moto_enrichment_once() {
-    let world = World::new().await;
+async fn a_crashed_task_is_published_with_moto_enrichment_once() -> TestResult {
+    let world = World::new().await?;
     let task_definition = moto_service(&world.aws).await;
     let handler = world.wired_handler();
 
@@ -325,11 +334,12 @@ async fn a_crashed_task_is_published_with_moto_enrichment_once() {
         "{:?}",
         alert.links
     );
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreadable_events_land_in_the_events_dead_letter_queue() {
-    let world = World::new().await;
+async fn unreadable_events_land_in_the_events_dead_letter_queue() -> TestResult {
+    let world = World::new().await?;
     let handler = world.wired_handler();
     let outcome = handler.handle(json!({"Records": []})).await.unwrap();
     assert!(
@@ -347,6 +357,7 @@ async fn unreadable_events_land_in_the_events_dead_letter_queue() {
             .contains("not an EventBridge event")
     );
     assert!(world.published().await.is_empty());
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -423,8 +434,8 @@ fn recorded_ecs() -> AwsJsonFake {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recorded_answers_give_a_deployment_its_change_and_counts() {
-    let world = World::new().await;
+async fn recorded_answers_give_a_deployment_its_change_and_counts() -> TestResult {
+    let world = World::new().await?;
     let ecs = recorded_ecs();
     let handler = world.handler_with_recorded_ecs(&ecs).await;
     handler
@@ -454,11 +465,12 @@ async fn recorded_answers_give_a_deployment_its_change_and_counts() {
             .count(),
         2
     );
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn access_denied_still_yields_the_alert_marked_as_unenriched() {
-    let world = World::new().await;
+async fn access_denied_still_yields_the_alert_marked_as_unenriched() -> TestResult {
+    let world = World::new().await?;
     let ecs = AwsJsonFake::start();
     ecs.answer(
         "DescribeServices",
@@ -503,6 +515,7 @@ async fn access_denied_still_yields_the_alert_marked_as_unenriched() {
         "{}",
         alerts[0].title
     );
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,12 +534,15 @@ fn deployment_event(fixture_name: &str, service: &str, id: &str, n: u32) -> Valu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_state() {
-    let world = World::new().await;
+async fn each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_state() -> TestResult
+{
+    let world = World::new().await?;
     let ecs = recorded_ecs();
     let ecs_events = world.handler_with_recorded_ecs(&ecs).await;
 
-    let slack = SlackFake::start();
+    // The fan-out paces on a manual clock, shared with the Slack fake: no waiting between posts.
+    let clock: Arc<ManualClock> = Arc::new(ManualClock::new(SystemTime::now()));
+    let slack = SlackFake::start_with_clock(clock.clone());
     slack.set_token(BOT_TOKEN);
     slack.add_channel("deploys");
     let ssm = world.aws.ssm();
@@ -558,10 +574,15 @@ async fn each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_s
         ("FLEETWATCH_SLACK_API_BASE", slack.api_base_url()),
     ]);
     let config = FanoutConfig::from_lookup(|name| env.get(name).cloned()).unwrap();
-    let fanout =
-        fleetwatch_fanout::wiring::build_handler(&config, &world.aws, MetricsSink::new(|_| {}))
-            .await
-            .unwrap();
+    let fanout_clock: SharedClock = clock.clone();
+    let fanout = slack_fanout::build_handler(
+        &config,
+        &world.aws,
+        MetricsSink::discard(fanout_clock.clone()),
+        fanout_clock,
+    )
+    .await
+    .unwrap();
 
     let failing = "ecs-svc/4827391650284617001";
     let healthy = "ecs-svc/7000000000000000002";
@@ -589,7 +610,7 @@ async fn each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_s
         assert_eq!(messages.len(), 1);
         let batch = lambda_event(&messages, "arn:aws:sqs:us-east-1:123456789012:alerts");
         let response = fanout
-            .handle(batch, Instant::now() + Duration::from_secs(60))
+            .handle(batch, clock.now() + Duration::from_secs(60))
             .await
             .unwrap();
         assert_eq!(response["batchItemFailures"], json!([]), "{response}");
@@ -642,4 +663,5 @@ async fn each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_s
         "{final_text}"
     );
     assert!(world.take(&world.alerts_dlq_url).await.is_empty());
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use fleetwatch_aws::envelope::{
+use fleetwatch_alb_logs::{
     BatchJob, BatchTask, EnvelopeError, ObjectRef, SqsItem, Trigger, decode_trigger,
 };
 

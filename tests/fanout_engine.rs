@@ -1,18 +1,19 @@
 //! The fan-out delivery engine against the Slack fake (Slack cannot run here; the fake answers
 //! with Slack's real statuses, bodies and `Retry-After`), with the in-memory state store and
 //! queue (the DynamoDB and SQS adapters are exercised against moto in `slack_fanout.rs`).
+//!
+//! Time is a `ManualClock` shared by the engine and the fake: pacing and `Retry-After` are
+//! checked on the clock's time line, and nobody waits for them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use fleetwatch_alerts::{Alert, Severity, Source, Status};
-use fleetwatch_aws::sqs::MemoryQueue;
-use fleetwatch_aws::state::MemoryStateStore;
-use fleetwatch_fanout::{Delivery, Destination, Engine, Settings, Target, WorkItem};
-use fleetwatch_slack::{Secret, SlackClient};
+use fleetwatch_ports::{Clock, ManualClock, MemoryQueue, MemoryStateStore, Secret};
+use fleetwatch_slack::SlackClient;
+use fleetwatch_slack_fanout::{Delivery, Destination, Engine, Settings, Target, WorkItem};
 use fleetwatch_test_support::slack::{SlackFake, SlackFault, SlackTarget, WebhookError};
-use tokio::time::Instant;
 
 fn alert(n: usize, status: Status) -> Alert {
     let mut alert = Alert::new(Source::Cloudwatch, format!("alarm {n}"));
@@ -46,11 +47,24 @@ fn work(deliveries: Vec<Delivery>) -> Vec<WorkItem> {
 struct Setup {
     fake: SlackFake,
     webhook: String,
-    engine: Engine<MemoryStateStore, MemoryQueue>,
+    engine: Engine<SlackClient, MemoryStateStore, MemoryQueue>,
+    clock: Arc<ManualClock>,
+}
+
+impl Setup {
+    fn deadline(&self, seconds: u64) -> SystemTime {
+        self.clock.now() + Duration::from_secs(seconds)
+    }
+
+    /// Clock time passed since `start`.
+    fn since(&self, start: SystemTime) -> Duration {
+        self.clock.now().duration_since(start).unwrap()
+    }
 }
 
 fn setup(settings: Settings) -> Setup {
-    let fake = SlackFake::start();
+    let clock = Arc::new(ManualClock::at_epoch_seconds(1_800_000_000));
+    let fake = SlackFake::start_with_clock(clock.clone());
     fake.set_token("xoxb-bot");
     fake.add_channel("deploys");
     let webhook = fake.add_webhook("ops");
@@ -77,15 +91,17 @@ fn setup(settings: Settings) -> Setup {
     ]);
     let engine = Engine::new(
         SlackClient::new(fake.api_base_url(), Duration::from_secs(5)).unwrap(),
-        MemoryStateStore::default(),
+        MemoryStateStore::new(clock.clone()),
         MemoryQueue::default(),
         destinations,
         settings,
+        clock.clone(),
     );
     Setup {
         fake,
         webhook,
         engine,
+        clock,
     }
 }
 
@@ -97,10 +113,6 @@ fn fast() -> Settings {
     }
 }
 
-fn deadline(seconds: u64) -> Instant {
-    Instant::now() + Duration::from_secs(seconds)
-}
-
 #[tokio::test]
 async fn each_delivery_posts_once_and_a_redelivery_posts_nothing() {
     let s = setup(fast());
@@ -109,10 +121,10 @@ async fn each_delivery_posts_once_and_a_redelivery_posts_nothing() {
             .map(|n| delivery(alert(n, Status::Firing), "ops"))
             .collect(),
     );
-    let first = s.engine.deliver(items.clone(), deadline(30)).await;
+    let first = s.engine.deliver(items.clone(), s.deadline(30)).await;
     assert_eq!((first.posted, first.delivered), (3, 3));
     assert!(first.retry.is_empty());
-    let again = s.engine.deliver(items, deadline(30)).await;
+    let again = s.engine.deliver(items, s.deadline(30)).await;
     assert_eq!((again.posted, again.already_sent), (0, 3));
     assert_eq!(s.fake.delivered("ops").len(), 3);
 }
@@ -125,7 +137,7 @@ async fn a_storm_becomes_one_digest() {
             .map(|n| delivery(alert(n, Status::Firing), "ops"))
             .collect(),
     );
-    let outcome = s.engine.deliver(items, deadline(30)).await;
+    let outcome = s.engine.deliver(items, s.deadline(30)).await;
     assert_eq!(
         (outcome.posted, outcome.digests, outcome.delivered),
         (1, 1, 25)
@@ -145,19 +157,27 @@ async fn rate_limits_are_waited_out_within_the_deadline() {
         2,
         SlackFault::rate_limited(1),
     );
-    let started = Instant::now();
+    let started = s.clock.now();
     let outcome = s
         .engine
         .deliver(
             work(vec![delivery(alert(1, Status::Firing), "ops")]),
-            deadline(30),
+            s.deadline(30),
         )
         .await;
     assert_eq!((outcome.delivered, outcome.rate_limited), (1, 2));
     assert!(
-        started.elapsed() >= Duration::from_secs(2),
+        s.since(started) >= Duration::from_secs(2),
         "Retry-After was not honoured"
     );
+    let arrivals = s.fake.arrivals(&s.webhook);
+    assert_eq!(arrivals.len(), 3);
+    for pair in arrivals.windows(2) {
+        assert!(
+            pair[1].duration_since(pair[0]).unwrap() >= Duration::from_secs(1),
+            "a post within Retry-After: {arrivals:?}"
+        );
+    }
     assert_eq!(s.fake.delivered("ops").len(), 1);
 }
 
@@ -170,7 +190,7 @@ async fn a_rate_limit_beyond_the_deadline_hands_the_message_back_and_the_retry_p
         SlackFault::rate_limited(4),
     );
     let items = work(vec![delivery(alert(1, Status::Firing), "ops")]);
-    let outcome = s.engine.deliver(items.clone(), deadline(2)).await;
+    let outcome = s.engine.deliver(items.clone(), s.deadline(2)).await;
     assert_eq!(
         outcome.retry.into_iter().collect::<Vec<_>>(),
         vec!["m0".to_string()]
@@ -178,13 +198,13 @@ async fn a_rate_limit_beyond_the_deadline_hands_the_message_back_and_the_retry_p
     assert!(s.fake.delivered("ops").is_empty());
 
     // The next invocation still honours the hold: it waits out the rest of Retry-After.
-    let started = Instant::now();
-    let retry = s.engine.deliver(items, deadline(30)).await;
+    let started = s.clock.now();
+    let retry = s.engine.deliver(items, s.deadline(30)).await;
     assert_eq!((retry.delivered, retry.posted), (1, 1));
     assert!(
-        started.elapsed() >= Duration::from_secs(3),
+        s.since(started) >= Duration::from_secs(4),
         "{:?}",
-        started.elapsed()
+        s.since(started)
     );
     assert_eq!(s.fake.delivered("ops").len(), 1);
 }
@@ -201,7 +221,7 @@ async fn server_errors_are_retried_with_backoff() {
         .engine
         .deliver(
             work(vec![delivery(alert(1, Status::Firing), "ops")]),
-            deadline(30),
+            s.deadline(30),
         )
         .await;
     assert_eq!(outcome.delivered, 1);
@@ -214,7 +234,7 @@ async fn a_deleted_channel_is_dead_lettered_with_its_reason_and_never_retried() 
     s.fake
         .break_webhook(&s.webhook, WebhookError::ChannelNotFound);
     let items = work(vec![delivery(alert(1, Status::Firing), "ops")]);
-    let outcome = s.engine.deliver(items.clone(), deadline(30)).await;
+    let outcome = s.engine.deliver(items.clone(), s.deadline(30)).await;
     assert_eq!(outcome.dead, 1);
     assert!(outcome.retry.is_empty());
     let letters = s.engine.dead_letters.messages();
@@ -233,7 +253,7 @@ async fn a_deleted_channel_is_dead_lettered_with_its_reason_and_never_retried() 
         "the webhook URL leaked into the DLQ"
     );
 
-    let again = s.engine.deliver(items, deadline(30)).await;
+    let again = s.engine.deliver(items, s.deadline(30)).await;
     assert_eq!((again.already_sent, again.dead), (1, 0));
 }
 
@@ -244,7 +264,7 @@ async fn bot_mode_threads_the_resolution_under_its_alert_and_updates_the_parent(
         .engine
         .deliver(
             work(vec![delivery(alert(7, Status::Firing), "deploys")]),
-            deadline(30),
+            s.deadline(30),
         )
         .await;
     assert_eq!(firing.delivered, 1);
@@ -252,7 +272,7 @@ async fn bot_mode_threads_the_resolution_under_its_alert_and_updates_the_parent(
         .engine
         .deliver(
             work(vec![delivery(alert(7, Status::Resolved), "deploys")]),
-            deadline(30),
+            s.deadline(30),
         )
         .await;
     assert_eq!(resolved.delivered, 1);
@@ -296,11 +316,11 @@ async fn duplicates_within_the_dedup_window_are_dropped_but_status_changes_are_s
     let mut resolved = delivery(alert(1, Status::Resolved), "ops");
     resolved.dedup_window = Some(Duration::from_secs(300));
 
-    let outcome = s.engine.deliver(work(vec![first]), deadline(30)).await;
+    let outcome = s.engine.deliver(work(vec![first]), s.deadline(30)).await;
     assert_eq!(outcome.delivered, 1);
-    let outcome = s.engine.deliver(work(vec![repeat]), deadline(30)).await;
+    let outcome = s.engine.deliver(work(vec![repeat]), s.deadline(30)).await;
     assert_eq!((outcome.delivered, outcome.dropped), (0, 1));
-    let outcome = s.engine.deliver(work(vec![resolved]), deadline(30)).await;
+    let outcome = s.engine.deliver(work(vec![resolved]), s.deadline(30)).await;
     assert_eq!(outcome.delivered, 1);
     assert_eq!(s.fake.delivered("ops").len(), 2);
 }
@@ -313,16 +333,21 @@ async fn posts_to_one_channel_are_paced_at_one_per_second_after_a_burst_of_two()
             .map(|n| delivery(alert(n, Status::Firing), "ops"))
             .collect(),
     );
-    let outcome = s.engine.deliver(items, deadline(30)).await;
+    let outcome = s.engine.deliver(items, s.deadline(30)).await;
     assert_eq!(outcome.delivered, 5);
     let arrivals = s.fake.arrivals("ops");
     assert_eq!(arrivals.len(), 5);
-    // After the burst, each post is at least ~1 s after the one two places before it.
+    // After the burst, each post is at least 1 s after the one two places before it.
     for window in arrivals.windows(3) {
-        let gap = window[2].duration_since(window[0]);
+        let gap = window[2].duration_since(window[0]).unwrap();
         assert!(
-            gap >= Duration::from_millis(950),
+            gap >= Duration::from_secs(1),
             "{gap:?} between posts n and n+2"
         );
     }
+    assert!(
+        s.clock.slept() >= Duration::from_secs(3),
+        "five posts at a burst of two take three paced seconds: {:?}",
+        s.clock.sleeps()
+    );
 }

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use crate::support::{MotoClients, TestResult, receive};
 use fleetwatch_test_support::lambda::LambdaWatch;
 use fleetwatch_test_support::moto::MotoServer;
-use fleetwatch_test_support::sqs::receive;
 use serde_json::json;
 
 const LOGS: &str = "acme-alb-logs";
@@ -36,8 +36,8 @@ fn s3_notification(bucket: &str, key: &str) -> serde_json::Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alb_logs_runs_under_the_lambda_runtime_api() {
-    let moto = MotoServer::start();
+async fn alb_logs_runs_under_the_lambda_runtime_api() -> TestResult {
+    let moto = MotoServer::start()?;
     let aws = moto.clients().await;
     let s3 = aws.s3();
     for bucket in [LOGS, OUT] {
@@ -65,7 +65,7 @@ async fn alb_logs_runs_under_the_lambda_runtime_api() {
             "when_required".into(),
         ),
     ]);
-    let watch = LambdaWatch::start(&env);
+    let watch = LambdaWatch::start(&env)?;
 
     let answer = watch
         .invoke("alb-logs", &s3_notification(LOGS, &key))
@@ -94,11 +94,12 @@ async fn alb_logs_runs_under_the_lambda_runtime_api() {
         .invoke("alb-logs", &s3_notification("no-such-bucket", &key))
         .unwrap_err();
     assert!(error.contains("NoSuchBucket"), "{error}");
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ecs_events_runs_under_the_lambda_runtime_api() {
-    let moto = MotoServer::start();
+async fn ecs_events_runs_under_the_lambda_runtime_api() -> TestResult {
+    let moto = MotoServer::start()?;
     let aws = moto.clients().await;
     moto.create_state_table("fleetwatch-state").await;
     let mut queues = Vec::new();
@@ -115,7 +116,7 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() {
         ("FLEETWATCH_EVENTS_DLQ_URL".into(), queues[1].clone()),
         ("FLEETWATCH_STATE_TABLE".into(), "fleetwatch-state".into()),
     ]);
-    let watch = LambdaWatch::start(&env);
+    let watch = LambdaWatch::start(&env)?;
 
     // A placement failure of a service moto does not know: the alert goes out, marked as not
     // enriched (DescribeServices finds no such service).
@@ -144,4 +145,5 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() {
             .contains("cannot be placed"),
         "{alert}"
     );
+    Ok(())
 }

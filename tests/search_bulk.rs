@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use fleetwatch_aws::ssm::Secret;
+use std::sync::Arc;
+
+use fleetwatch_ports::{ManualClock, Secret};
 use fleetwatch_search::{Auth, BulkConfig, BulkError, BulkIndexer, BulkOp};
 use fleetwatch_test_support::bulk::{BulkFake, ItemFault, RequestFault};
 
@@ -24,7 +26,9 @@ async fn index_all(
     auth: Auth,
     n: usize,
 ) -> Result<fleetwatch_search::BulkReport, BulkError> {
-    let mut indexer = BulkIndexer::new(config, auth)?;
+    // Backoff waits pass on a manual clock: retries are immediate.
+    let clock = Arc::new(ManualClock::at_epoch_seconds(1_800_000_000));
+    let mut indexer = BulkIndexer::new(config, auth, clock)?;
     for i in 0..n {
         indexer.add(&format!("obj-etag-{i}"), &doc(i)).await?;
     }

@@ -1,21 +1,26 @@
 //! The slack-fanout function end to end, wired as its `main` wires it (`build_handler`), against
 //! moto (SQS, DynamoDB, SSM: real APIs on loopback) and the Slack fake (Slack cannot run here;
 //! the fake answers with Slack's real statuses, bodies and `Retry-After`).
+//!
+//! The function and the fake share a `ManualClock` (starting at the real time, so the state
+//! table's TTLs look real): pacing and `Retry-After` happen on its time line, without waiting.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_ssm::types::ParameterType;
 use fleetwatch_aws::AwsClients;
-use fleetwatch_aws::emf::MetricsSink;
-use fleetwatch_fanout::wiring::{FanoutConfig, SlackFanout, build_handler};
+use fleetwatch_ports::{Clock, ManualClock, MetricLines, MetricsSink};
+use fleetwatch_slack_fanout::FanoutConfig;
+use fleetwatch_test_support::NeedsSetup;
 use fleetwatch_test_support::moto::MotoServer;
 use fleetwatch_test_support::slack::{SlackFake, SlackFault, SlackTarget, WebhookError};
-use fleetwatch_test_support::sqs::lambda_event;
 use serde_json::{Value, json};
-use tokio::time::Instant;
+use slack_fanout::{SlackFanout, build_handler};
+
+use crate::support::{MotoClients, TestResult, lambda_event};
 
 const TABLE: &str = "fleetwatch-state";
 const BOT_TOKEN: &str = "xoxb-0000-SECRET-BOT-TOKEN";
@@ -60,7 +65,9 @@ impl Write for CapturedLog {
     }
 }
 
-fn capture_logs() -> CapturedLog {
+/// Captures this thread's log (the test runs on a current-thread runtime, so everything the
+/// function logs is on it) until the guard is dropped.
+fn capture_logs() -> (CapturedLog, tracing::subscriber::DefaultGuard) {
     use tracing_subscriber::layer::SubscriberExt;
     let log = CapturedLog::default();
     let writer = log.clone();
@@ -69,11 +76,11 @@ fn capture_logs() -> CapturedLog {
         .with_writer(move || writer.clone());
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::INFO)
-        .with_target("fleetwatch_fanout", tracing::Level::DEBUG)
+        .with_target("fleetwatch_slack_fanout", tracing::Level::DEBUG)
         .with_target("fleetwatch_slack", tracing::Level::DEBUG);
     let subscriber = tracing_subscriber::registry().with(layer.with_filter(filter));
-    tracing::subscriber::set_global_default(subscriber).expect("one subscriber per test binary");
-    log
+    let guard = tracing::subscriber::set_default(subscriber);
+    (log, guard)
 }
 
 use tracing_subscriber::Layer as _;
@@ -85,19 +92,21 @@ struct World {
     webhooks: BTreeMap<&'static str, String>,
     alerts_url: String,
     dlq_url: String,
-    metrics: Arc<Mutex<Vec<String>>>,
+    metrics: MetricLines,
+    clock: Arc<ManualClock>,
 }
 
 impl World {
-    async fn new() -> World {
-        let moto = MotoServer::start();
+    async fn new() -> Result<World, NeedsSetup> {
+        let moto = MotoServer::start()?;
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
         let aws = moto.clients().await;
         moto.create_state_table(TABLE).await;
         let mut urls = Vec::new();
         for name in ["alerts", "alerts-dlq"] {
             urls.push(moto.create_queue(name).await);
         }
-        let slack = SlackFake::start();
+        let slack = SlackFake::start_with_clock(clock.clone());
         slack.set_token(BOT_TOKEN);
         slack.add_channel("deploys");
         let ssm = aws.ssm();
@@ -116,15 +125,20 @@ impl World {
         )
         .await;
         put_parameter(&ssm, "/fleetwatch/slack/routing", ROUTING, false).await;
-        World {
+        Ok(World {
             moto,
             aws,
             slack,
             webhooks,
             alerts_url: urls[0].clone(),
             dlq_url: urls[1].clone(),
-            metrics: Arc::default(),
-        }
+            metrics: MetricLines::default(),
+            clock,
+        })
+    }
+
+    fn deadline(&self, seconds: u64) -> SystemTime {
+        self.clock.now() + Duration::from_secs(seconds)
     }
 
     async fn handler(&self) -> SlackFanout {
@@ -151,9 +165,10 @@ impl World {
             ("FLEETWATCH_SLACK_API_BASE", self.slack.api_base_url()),
         ]);
         let config = FanoutConfig::from_lookup(|name| env.get(name).cloned()).unwrap();
-        let lines = Arc::clone(&self.metrics);
-        let metrics = MetricsSink::new(move |line: &str| lines.lock().unwrap().push(line.into()));
-        build_handler(&config, &self.aws, metrics).await.unwrap()
+        let metrics = MetricsSink::to(self.clock.clone(), &self.metrics);
+        build_handler(&config, &self.aws, metrics, self.clock.clone())
+            .await
+            .unwrap()
     }
 
     async fn send(&self, body: &str) {
@@ -187,8 +202,10 @@ impl World {
                 return events;
             }
             let event = lambda_event(&messages, "arn:aws:sqs:us-east-1:123456789012:alerts");
-            let deadline = Instant::now() + Duration::from_secs(60);
-            let response = handler.handle(event.clone(), deadline).await.unwrap();
+            let response = handler
+                .handle(event.clone(), self.deadline(60))
+                .await
+                .unwrap();
             let failed: BTreeSet<&str> = response["batchItemFailures"]
                 .as_array()
                 .unwrap()
@@ -222,10 +239,8 @@ impl World {
     /// The sum of one metric over every EMF document emitted so far.
     fn metric_total(&self, name: &str) -> f64 {
         self.metrics
-            .lock()
-            .unwrap()
+            .documents()
             .iter()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .filter_map(|m| m[name].as_f64())
             .sum()
     }
@@ -325,10 +340,11 @@ fn titles(message: &Value) -> BTreeSet<String> {
     found
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_leaking_secrets() {
-    let log = capture_logs();
-    let world = World::new().await;
+#[tokio::test]
+async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_leaking_secrets()
+-> TestResult {
+    let (log, _logging) = capture_logs();
+    let world = World::new().await?;
     // Slack misbehaves: every 7th webhook post is rate limited, every 5th post to team-b fails
     // with a 500, every 6th Web API call with a 503.
     world
@@ -383,28 +399,29 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
 
     // Never more than one message per second per destination beyond a burst of two.
     for destination in WEBHOOK_TEAMS.iter().chain(["deploys"].iter()) {
-        let mut posted: Vec<Instant> = world
+        let mut posted: Vec<SystemTime> = world
             .slack
             .delivered(destination)
             .iter()
-            .map(|m| Instant::from_std(m.posted_at))
+            .map(|m| m.posted_at)
             .collect();
         posted.sort();
         for window in posted.windows(3) {
-            let gap = window[2].duration_since(window[0]);
+            let gap = window[2].duration_since(window[0]).unwrap();
             assert!(
-                gap >= Duration::from_millis(950),
+                gap >= Duration::from_secs(1),
                 "{destination}: 3 posts within {gap:?}"
             );
         }
     }
+
     assert!(world.dead_letters().await.is_empty());
 
     // Redelivering every message already handled posts nothing new.
     let before = world.slack.all_messages().len();
     for event in events.iter().take(5) {
         let response = handler
-            .handle(event.clone(), Instant::now() + Duration::from_secs(60))
+            .handle(event.clone(), world.deadline(60))
             .await
             .unwrap();
         assert_eq!(response, json!({"batchItemFailures": []}));
@@ -444,7 +461,7 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
             "body": json!({"version": "4", "status": "firing", "alerts": []}).to_string(),
         })
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = world.deadline(10);
     for bad in [None, Some("Bearer wrong"), Some(ALERTMANAGER_TOKEN)] {
         let answer = handler.handle(request(bad), deadline).await.unwrap();
         assert_eq!(answer["statusCode"], 401, "{bad:?}");
@@ -479,11 +496,12 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
         assert!(!log.contains(secret), "a secret appeared in the log");
     }
     drop(world.moto);
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bot_mode_keeps_an_incident_in_one_thread_with_the_parent_updated() {
-    let world = World::new().await;
+async fn bot_mode_keeps_an_incident_in_one_thread_with_the_parent_updated() -> TestResult {
+    let world = World::new().await?;
     let handler = world.handler().await;
     let mut firing = alert(8);
     firing["labels"]["team"] = json!("deploy");
@@ -520,11 +538,13 @@ async fn bot_mode_keeps_an_incident_in_one_thread_with_the_parent_updated() {
         "{:?}",
         parent.text
     );
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreadable_messages_are_dead_lettered_and_unknown_ones_rendered_generically() {
-    let world = World::new().await;
+async fn unreadable_messages_are_dead_lettered_and_unknown_ones_rendered_generically() -> TestResult
+{
+    let world = World::new().await?;
     // The routing configuration from a file this time, instead of SSM.
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), ROUTING).unwrap();
@@ -562,4 +582,5 @@ async fn unreadable_messages_are_dead_lettered_and_unknown_ones_rendered_generic
     assert_eq!(world.metric_total("PoisonMessages"), 1.0);
     assert_eq!(world.metric_total("UnknownPayloads"), 1.0);
     assert_eq!(world.queued().await, 0);
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use fleetwatch_tests::template_rules::{
+use crate::template_rules::{
     ParameterValue, Resolver, TEST_ACCOUNT_ID, TEST_REGION, check, functions,
 };
 use serde_json::json;

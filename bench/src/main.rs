@@ -9,12 +9,12 @@
 mod synth;
 
 /// The gzip reader `lines` uses (libdeflate whole members, flate2 streaming beyond the limits).
-#[path = "../../shared/alb-pipeline/src/inflate.rs"]
+#[path = "../../shared/alb-logs/src/inflate.rs"]
 #[allow(dead_code)]
 mod inflate;
 /// The pipeline's own reader, compiled from its source file (see Cargo.toml for why this is not a
-/// dependency on the `fleetwatch-alb-pipeline` crate).
-#[path = "../../shared/alb-pipeline/src/lines.rs"]
+/// dependency on the `fleetwatch-alb-logs` crate).
+#[path = "../../shared/alb-logs/src/lines.rs"]
 #[allow(dead_code)]
 mod lines;
 

@@ -9,7 +9,7 @@ use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use fleetwatch_alb::LogKind;
-use fleetwatch_alb_pipeline::lines::{Line, LineTotals, LogReader, for_each_line};
+use fleetwatch_alb_logs::{Line, LineTotals, LogReader, for_each_line};
 
 use crate::progress::Progress;
 

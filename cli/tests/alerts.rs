@@ -762,9 +762,11 @@ fn send_delivers_ecs_alerts_and_not_the_noise() {
 /// `--enrich` asks AWS (moto here, through `AWS_ENDPOINT_URL`) what the function would; a service
 /// AWS does not know leaves the alert intact and marked, as in the function. Without the flag
 /// nothing is looked up.
+#[cfg(feature = "aws")]
 #[test]
-fn enrich_looks_up_the_service_and_degrades_to_a_marked_alert() {
-    let moto = fleetwatch_test_support::moto::MotoServer::start();
+fn enrich_looks_up_the_service_and_degrades_to_a_marked_alert()
+-> Result<(), fleetwatch_test_support::NeedsSetup> {
+    let moto = fleetwatch_test_support::moto::MotoServer::start()?;
     let render = |extra: &[&str]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_fleetwatch"));
         command
@@ -789,4 +791,22 @@ fn enrich_looks_up_the_service_and_degrades_to_a_marked_alert() {
 
     let plain = render(&[]);
     assert!(!stdout(&plain).contains("Note:"), "{}", stdout(&plain));
+    Ok(())
+}
+
+/// The default build has no AWS: `--enrich` says how to get a build that has it.
+#[cfg(not(feature = "aws"))]
+#[test]
+fn enrich_without_aws_support_is_a_usage_error_naming_the_feature() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .args(["alerts", "render", "--enrich"])
+        .arg(ecs("task-stopped-oom.json"))
+        .output()
+        .expect("running fleetwatch");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--features aws"),
+        "{}",
+        stderr(&output)
+    );
 }

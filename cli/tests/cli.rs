@@ -9,8 +9,8 @@ use std::process::{Command, Output, Stdio};
 
 use fleetwatch_alb::LogKind;
 use fleetwatch_alb::encode::flat::{FLAT_COLUMNS, flat_columns};
-use fleetwatch_alb_pipeline::lines::{LogReader, for_each_line};
-use fleetwatch_alb_pipeline::stats::Stats;
+use fleetwatch_alb_logs::Stats;
+use fleetwatch_alb_logs::{LogReader, for_each_line};
 use serde_json::Value;
 
 const ACCESS: &str = "123456789012_elasticloadbalancing_eu-west-1_app.web.50dc6c495c0c9188_20261125T1005Z_10.0.1.7_2et2e1mx.log.gz";

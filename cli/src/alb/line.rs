@@ -2,8 +2,8 @@
 //! Lambda's pass decides it (so both count the same lines as blank or failed).
 
 use fleetwatch_alb::{LogKind, ParseError, Record, parse_line};
-use fleetwatch_alb_pipeline::lines::{Line, MAX_LINE};
-use fleetwatch_alb_pipeline::stats::Stats;
+use fleetwatch_alb_logs::Stats;
+use fleetwatch_alb_logs::{Line, MAX_LINE};
 
 // Same reasoning as `Record` itself: an outcome lives on the stack for one line, and boxing the
 // record would add an allocation per line to the hot path.

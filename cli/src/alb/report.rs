@@ -1,7 +1,7 @@
 //! The human form of a statistics report: sections of aligned text, every number with its share
 //! where a share means something.
 
-use fleetwatch_alb_pipeline::stats::{Count, LatencySummary, StatsReport};
+use fleetwatch_alb_logs::{Count, LatencySummary, StatsReport};
 
 use crate::table::{Align, Table, binary_bytes, percent, thousands};
 
@@ -206,7 +206,7 @@ fn counts<'a>(
 mod tests {
     use super::*;
     use fleetwatch_alb::{LogKind, parse_line};
-    use fleetwatch_alb_pipeline::stats::Stats;
+    use fleetwatch_alb_logs::Stats;
 
     #[test]
     fn an_empty_report_has_every_section_and_no_division_by_zero() {

@@ -15,21 +15,17 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use fleetwatch_alb::LogKind;
 use fleetwatch_alb::encode::Format;
-use fleetwatch_alb_pipeline::object::{ObjectReport, Pipeline};
-use fleetwatch_alb_pipeline::outputs::TableFormat;
-use fleetwatch_alb_pipeline::pass::PassConfig;
-use fleetwatch_alb_pipeline::sinks::SearchTarget;
-use fleetwatch_alb_pipeline::stats::Stats;
-use fleetwatch_alb_pipeline::store::Store;
-use fleetwatch_alb_pipeline::thresholds::{ObjectContext, Thresholds, evaluate};
+use fleetwatch_alb_logs::{
+    LocalObjectSource, LocalStore, NdjsonFile, ObjectContext, ObjectRef, ObjectReport, OutputStore,
+    PassConfig, Pipeline, Stats, TableFormat, Thresholds, evaluate_thresholds,
+};
 use fleetwatch_alerts::{RenderOptions, render};
-use fleetwatch_aws::envelope::ObjectRef;
-use fleetwatch_aws::s3::LocalObjectSource;
 
 use super::report;
 use crate::outcome::{CommandResult, Fatal, Finished};
 use crate::runtime;
 use crate::table::{Align, Table, thousands};
+use fleetwatch_ports::ErrorChain;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -97,9 +93,9 @@ pub fn run(args: &RunArgs) -> CommandResult {
     pass.table_format = Some(args.table.format());
     let pipeline = Pipeline {
         pass: Arc::new(pass),
-        search: SearchTarget::LocalFile(search_file.clone()),
-        table: Some((Store::Local(args.out.clone()), TABLE_PREFIX.into())),
-        errors: (Store::Local(args.out.clone()), ERRORS_PREFIX.into()),
+        search: NdjsonFile(search_file.clone()),
+        table: Some((LocalStore::new(&args.out), TABLE_PREFIX.into())),
+        errors: (LocalStore::new(&args.out), ERRORS_PREFIX.into()),
     };
 
     let mut out = io::stdout().lock();
@@ -213,7 +209,10 @@ enum Processed {
     Failed(String),
 }
 
-async fn process_file(pipeline: &Pipeline, input: &Path) -> Processed {
+/// The CLI's pipeline: documents to a local NDJSON file, outputs below a local directory.
+type LocalPipeline = Pipeline<NdjsonFile, LocalStore>;
+
+async fn process_file(pipeline: &LocalPipeline, input: &Path) -> Processed {
     // The local source reports a missing file as "deleted since the notification" (skipped,
     // as in the Lambda); on the command line that is a mistake worth saying.
     let size = match File::open(input).and_then(|file| file.metadata()) {
@@ -240,7 +239,7 @@ async fn process_file(pipeline: &Pipeline, input: &Path) -> Processed {
     };
     match pipeline.process(&source, &object).await {
         Ok(report) => Processed::Done(Box::new(report)),
-        Err(failure) => Processed::Failed(failure.to_string()),
+        Err(failure) => Processed::Failed(ErrorChain(&failure).to_string()),
     }
 }
 
@@ -250,7 +249,7 @@ fn describe(
     input: &Path,
     report: &ObjectReport,
     alerts: &[String],
-    pipeline: &Pipeline,
+    pipeline: &LocalPipeline,
     search_file: &Path,
 ) -> String {
     let mut text = String::new();
@@ -339,7 +338,7 @@ fn threshold_alerts(report: &ObjectReport) -> Vec<String> {
         load_balancer: &report.load_balancer,
         fingerprint: &report.fingerprint,
     };
-    evaluate(&report.stats, &Thresholds::default(), &context)
+    evaluate_thresholds(&report.stats, &Thresholds::default(), &context)
         .iter()
         .map(|alert| render(alert, &RenderOptions::default()).text)
         .collect()

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use fleetwatch_alb_pipeline::stats::Stats;
+use fleetwatch_alb_logs::Stats;
 
 use super::line;
 use super::report;

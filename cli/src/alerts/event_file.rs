@@ -15,6 +15,8 @@ use fleetwatch_ecs::{EcsEvent, EcsRecogniser};
 /// `alerts render --enrich`.
 pub struct Loaded {
     pub normalised: Normalised,
+    /// Read by `--enrich`, which only an `aws` build has.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     pub ecs_events: Vec<(String, EcsEvent)>,
 }
 

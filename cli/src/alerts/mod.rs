@@ -1,6 +1,7 @@
 //! `fleetwatch alerts ...`: alert payloads through the slack-fanout function's code: the same
 //! detection and normalisation, routing, Slack rendering and delivery engine.
 
+mod aws;
 mod event_file;
 mod plain;
 mod render;

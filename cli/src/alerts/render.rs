@@ -5,20 +5,14 @@
 
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 use fleetwatch_alerts::{RenderOptions, render};
-use fleetwatch_aws::AwsClients;
-use fleetwatch_ecs_events::{AwsLookups, enrich_alert};
 
-use super::event_file::{self, Loaded};
+use super::aws::Enricher;
+use super::event_file;
 use super::plain;
 use crate::outcome::{CommandResult, Fatal, Finished};
-use crate::runtime;
-
-/// Time allowed for the lookups of one alert, as in the function.
-const ENRICHMENT_BUDGET: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -27,7 +21,8 @@ pub struct RenderArgs {
     json: bool,
     /// Look up what the ecs-events function adds to ECS alerts (DescribeServices,
     /// DescribeTaskDefinition, CloudWatch Logs) with the environment's AWS credentials and
-    /// region. Off by default: rendering needs no AWS account.
+    /// region. Off by default: rendering needs no AWS account. Needs a build with the `aws`
+    /// feature (`cargo install --path cli --features aws`).
     #[arg(long)]
     enrich: bool,
     /// Alert payload files: CloudWatch alarms, Alertmanager webhooks, AWS Health events, ECS and
@@ -96,51 +91,4 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     }
     out.flush().map_err(Fatal::stdout)?;
     Ok(finished)
-}
-
-/// The function's lookups, on the command's runtime.
-struct Enricher {
-    runtime: tokio::runtime::Runtime,
-    lookups: AwsLookups,
-    region: String,
-}
-
-impl Enricher {
-    fn new() -> Result<Self, Fatal> {
-        let runtime = runtime::new()?;
-        let aws = runtime.block_on(AwsClients::from_env());
-        let region = aws
-            .sdk_config()
-            .region()
-            .map_or_else(|| "us-east-1".to_string(), |r| r.to_string());
-        Ok(Enricher {
-            runtime,
-            lookups: AwsLookups::from_clients(&aws),
-            region,
-        })
-    }
-
-    /// Adds the lookups' answers to each ECS alert; a failed lookup marks the alert (as in the
-    /// function) and is logged on standard error.
-    fn enrich(&self, loaded: &mut Loaded) {
-        for alert in &mut loaded.normalised.alerts {
-            let Some((_, event)) = loaded.ecs_events.iter().find(|(id, _)| *id == alert.id) else {
-                continue;
-            };
-            let deadline = tokio::time::Instant::now() + ENRICHMENT_BUDGET;
-            let failed = self.runtime.block_on(enrich_alert(
-                &self.lookups,
-                event,
-                alert,
-                deadline,
-                &self.region,
-            ));
-            if failed {
-                eprintln!(
-                    "fleetwatch: {}: enrichment incomplete (see the alert's Note)",
-                    alert.title
-                );
-            }
-        }
-    }
 }

@@ -4,13 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::time::Duration;
 
-use fleetwatch_aws::AwsClients;
-use fleetwatch_aws::ssm::{Secret, SecretError, SecretSource, SsmSecrets, StaticSecrets};
-use fleetwatch_fanout::{Destination, Target};
+use fleetwatch_ports::{ErrorChain, SecretError, StaticSecrets};
 use fleetwatch_routing::Config;
+use fleetwatch_slack_fanout::{Destination, resolve_target};
 
+use super::aws::{SsmSecrets, ssm_secrets};
 use crate::outcome::Fatal;
 
 pub enum Secrets {
@@ -43,25 +42,23 @@ impl Secrets {
         Ok(Secrets::File { path: name, values })
     }
 
-    pub async fn from_ssm() -> Self {
-        let aws = AwsClients::from_env().await;
-        Secrets::Ssm(SsmSecrets::new(aws.ssm(), Duration::from_secs(300)))
+    pub async fn from_ssm() -> Result<Self, Fatal> {
+        Ok(Secrets::Ssm(ssm_secrets().await?))
     }
 
-    async fn secret(&self, parameter: &str) -> Result<Secret, Fatal> {
-        let result = match self {
-            Secrets::File { values, .. } => values.secret(parameter).await,
-            Secrets::Ssm(ssm) => ssm.secret(parameter).await,
-        };
-        result.map_err(|error| match (self, error) {
+    /// What a missing or unreadable secret means for the command.
+    fn fatal(&self, error: SecretError) -> Fatal {
+        match (self, error) {
             (Secrets::File { path, .. }, SecretError::NotFound { name }) => {
                 Fatal::Usage(format!("{path} has no value for {name}"))
             }
             (Secrets::Ssm(_), error @ SecretError::NotFound { .. }) => {
                 Fatal::Usage(format!("SSM Parameter Store: {error}"))
             }
-            (_, error) => Fatal::Environment(format!("SSM Parameter Store: {error}")),
-        })
+            (_, error) => {
+                Fatal::Environment(format!("SSM Parameter Store: {}", ErrorChain(&error)))
+            }
+        }
     }
 
     /// The delivery targets of the configuration's destinations named in `wanted`, with their
@@ -80,20 +77,13 @@ impl Secrets {
                 // Routing only names configured destinations; the engine dead-letters others.
                 continue;
             };
-            let in_destination =
-                |fatal: Fatal| prefix_fatal(fatal, &format!("destination {name}: "));
-            let target = match destination {
-                fleetwatch_routing::Destination::Webhook { url_parameter } => Target::Webhook {
-                    url: self.secret(url_parameter).await.map_err(in_destination)?,
-                },
-                fleetwatch_routing::Destination::Bot {
-                    token_parameter,
-                    channel,
-                } => Target::Bot {
-                    token: self.secret(token_parameter).await.map_err(in_destination)?,
-                    channel: channel.clone(),
-                },
+            let target = match self {
+                Secrets::File { values, .. } => resolve_target(destination, values).await,
+                Secrets::Ssm(ssm) => resolve_target(destination, ssm).await,
             };
+            let target = target.map_err(|error| {
+                prefix_fatal(self.fatal(error), &format!("destination {name}: "))
+            })?;
             destinations.insert(
                 name.to_string(),
                 Destination {

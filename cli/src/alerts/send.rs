@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use clap::Args;
 use fleetwatch_alerts::{RenderOptions, render};
-use fleetwatch_aws::sqs::MemoryQueue;
-use fleetwatch_aws::state::{MemoryStateStore, StateStore};
-use fleetwatch_fanout::intake::plan_message;
-use fleetwatch_fanout::records::{DeliveryState, delivery_key};
-use fleetwatch_fanout::{Delivery, Engine, Outcome, Settings, WorkItem};
+use fleetwatch_ports::{
+    ErrorChain, MemoryQueue, MemoryStateStore, SharedClock, StateStore, SystemClock,
+};
 use fleetwatch_routing::{Config, Timestamp};
 use fleetwatch_slack::SlackClient;
+use fleetwatch_slack_fanout::{
+    Delivery, DeliveryState, Engine, Outcome, Settings, WorkItem, delivery_key, plan_message,
+};
 use serde_json::Value;
 
 use super::secrets::Secrets;
@@ -54,10 +55,11 @@ pub fn run(args: &SendArgs) -> CommandResult {
         None => None,
     };
     let slack = SlackClient::new(&args.api_base, SLACK_TIMEOUT)
-        .map_err(|e| Fatal::Environment(e.to_string()))?;
+        .map_err(|e| Fatal::Environment(format!("the Slack HTTP client: {}", ErrorChain(&e))))?;
+    let clock = SystemClock::shared();
 
     let mut out = io::stdout().lock();
-    let (work, planned_text, mut finished) = plan_files(&config, &args.files);
+    let (work, planned_text, mut finished) = plan_files(&config, &args.files, &clock);
     out.write_all(planned_text.as_bytes())
         .map_err(Fatal::stdout)?;
     if work.is_empty() {
@@ -70,7 +72,7 @@ pub fn run(args: &SendArgs) -> CommandResult {
     let report = runtime.block_on(async {
         let secrets = match secrets {
             Some(secrets) => secrets,
-            None => Secrets::from_ssm().await,
+            None => Secrets::from_ssm().await?,
         };
         let wanted = work
             .iter()
@@ -79,18 +81,17 @@ pub fn run(args: &SendArgs) -> CommandResult {
         let destinations = secrets.resolve(&config, wanted).await?;
         let engine = Engine::new(
             slack,
-            MemoryStateStore::default(),
+            MemoryStateStore::new(clock.clone()),
             MemoryQueue::default(),
             destinations,
             Settings::default(),
+            clock.clone(),
         );
         let deliveries: Vec<Delivery> = work
             .iter()
             .flat_map(|item| item.deliveries.iter().cloned())
             .collect();
-        let outcome = engine
-            .deliver(work, tokio::time::Instant::now() + DEADLINE)
-            .await;
+        let outcome = engine.deliver(work, clock.now() + DEADLINE).await;
         Ok::<_, Fatal>(fates(&engine, &deliveries, &outcome).await)
     })?;
     out.write_all(report.text.as_bytes())
@@ -104,8 +105,12 @@ pub fn run(args: &SendArgs) -> CommandResult {
 
 /// Plans every readable file; returns the work, what was planned (for the user), and whether
 /// every file could be read.
-fn plan_files(config: &Config, files: &[PathBuf]) -> (Vec<WorkItem>, String, Finished) {
-    let now = Timestamp::now();
+fn plan_files(
+    config: &Config,
+    files: &[PathBuf],
+    clock: &SharedClock,
+) -> (Vec<WorkItem>, String, Finished) {
+    let now = Timestamp::try_from(clock.now()).unwrap_or(Timestamp::UNIX_EPOCH);
     let mut work = Vec::new();
     let mut text = String::new();
     let mut finished = Finished::Success;
@@ -118,7 +123,7 @@ fn plan_files(config: &Config, files: &[PathBuf]) -> (Vec<WorkItem>, String, Fin
         let planned = match plan_message(config, &message_id, &body, now) {
             Ok(planned) => planned,
             Err(error) => {
-                eprintln!("fleetwatch: {message_id}: {error}");
+                eprintln!("fleetwatch: {message_id}: {}", ErrorChain(&error));
                 finished = Finished::SomeInputsUnreadable;
                 continue;
             }
@@ -164,7 +169,7 @@ struct Report {
 /// What became of each delivery (from the state the engine recorded, the reasons from its
 /// dead letters), and the totals.
 async fn fates(
-    engine: &Engine<MemoryStateStore, MemoryQueue>,
+    engine: &Engine<SlackClient, MemoryStateStore, MemoryQueue>,
     deliveries: &[Delivery],
     outcome: &Outcome,
 ) -> Report {

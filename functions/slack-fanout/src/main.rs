@@ -1,13 +1,14 @@
 //! slack-fanout: the alerts queue (SQS, partial batch failures) and Alertmanager's webhook
-//! (Function URL). Configuration: see `fleetwatch_fanout::wiring`.
+//! (Function URL). Configuration: `fleetwatch_slack_fanout::FanoutConfig`.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use fleetwatch_aws::AwsClients;
-use fleetwatch_aws::emf::MetricsSink;
-use fleetwatch_fanout::wiring::{FanoutConfig, build_handler};
+use fleetwatch_ports::{MetricsSink, SystemClock};
+use fleetwatch_slack_fanout::FanoutConfig;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
+use slack_fanout::build_handler;
 
 /// Time kept back from the Lambda deadline to answer with the partial batch failures.
 const ANSWER_MARGIN: Duration = Duration::from_secs(3);
@@ -17,21 +18,16 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = FanoutConfig::from_lookup(|name| std::env::var(name).ok())?;
     let aws = AwsClients::from_env().await;
-    let handler = build_handler(&config, &aws, MetricsSink::stdout()).await?;
+    let clock = SystemClock::shared();
+    let handler = build_handler(&config, &aws, MetricsSink::stdout(clock.clone()), clock).await?;
     run(service_fn(|event: LambdaEvent<Value>| {
         let handler = &handler;
         async move {
-            let remaining = event
-                .context
-                .deadline()
-                .duration_since(SystemTime::now())
-                .unwrap_or_default()
-                .saturating_sub(ANSWER_MARGIN);
-            let deadline = tokio::time::Instant::now() + remaining;
+            let deadline = event.context.deadline() - ANSWER_MARGIN;
             handler
                 .handle(event.payload, deadline)
                 .await
-                .map_err(Error::from)
+                .map_err(fleetwatch_aws::diagnostic)
         }
     }))
     .await

@@ -31,7 +31,10 @@ impl<'a> HostPort<'a> {
             // SAFETY: no byte >= 0x80: ASCII, which is valid UTF-8. Addresses are ASCII: checking
             // that inline costs less than a `from_utf8` call (~2% of a line's parse, two
             // addresses a line).
-            unsafe { std::str::from_utf8_unchecked(raw) }
+            #[allow(unsafe_code)]
+            unsafe {
+                std::str::from_utf8_unchecked(raw)
+            }
         } else {
             std::str::from_utf8(raw).ok()?
         };

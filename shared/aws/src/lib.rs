@@ -1,26 +1,38 @@
-//! AWS adapters shared by every fleetwatch function.
+//! The AWS adapters: the only crate of the workspace that links the AWS SDK. Each adapter
+//! implements a port owned by the crate that needs it, and the functions wire them:
 //!
-//! One place builds SDK clients ([`clients`]); the other modules are narrow ports (traits) with an
-//! AWS adapter and a local one, so domain code never sees an SDK type:
-//!
-//! | port | AWS adapter | local adapter |
+//! | adapter | port | owner |
 //! |---|---|---|
-//! | [`s3::ObjectSource`] | [`s3::S3ObjectSource`] (streaming GET) | [`s3::LocalObjectSource`] (files) |
-//! | [`ssm::SecretSource`] | [`ssm::SsmSecrets`] (cached, decrypted) | [`ssm::StaticSecrets`] |
-//! | [`state::StateStore`] | [`state::DynamoStateStore`] (conditional writes, TTL) | [`state::MemoryStateStore`] |
-//! | [`sqs::MessageQueue`] | [`sqs::SqsQueue`] | [`sqs::MemoryQueue`] |
+//! | [`S3Objects`] (streaming GET) | `ObjectSource` | `fleetwatch-alb-logs` |
+//! | [`S3Store`] (streaming PUT) | `OutputStore` | `fleetwatch-alb-logs` |
+//! | [`SqsQueue`] (batched) | `MessageQueue` | `fleetwatch-ports` |
+//! | [`SsmSecrets`] (cached, decrypted) | `SecretSource` | `fleetwatch-ports` |
+//! | [`DynamoStateStore`] (conditional writes, TTL) | `StateStore` | `fleetwatch-ports` |
+//! | [`EcsApiLookups`] (ECS, CloudWatch Logs) | `EcsLookups` | `fleetwatch-ecs-events` |
 //!
-//! [`envelope`] decodes the event shapes an S3 notification arrives in, [`emf`] writes CloudWatch
-//! metrics as Embedded Metric Format log lines. Both are pure.
+//! [`AwsClients`] builds every SDK client from one configuration; [`fault`] turns an SDK failure
+//! into a transient or permanent `Fault` that keeps its cause; [`diagnostic`] is what Lambda
+//! reports for a failed invocation (the whole cause chain).
 
-pub mod clients;
-pub mod emf;
-pub mod env;
-pub mod envelope;
-pub mod s3;
-pub mod sdk_error;
-pub mod sqs;
-pub mod ssm;
-pub mod state;
+mod clients;
+mod dynamodb;
+mod ecs;
+mod error;
+mod lambda;
+mod s3;
+mod sqs;
+mod ssm;
 
 pub use clients::AwsClients;
+pub use dynamodb::DynamoStateStore;
+pub use ecs::EcsApiLookups;
+pub use error::{ServiceError, fault, is_transient};
+pub use lambda::diagnostic;
+pub use s3::{S3Objects, S3Store};
+pub use sqs::SqsQueue;
+pub use ssm::SsmSecrets;
+
+/// The state table's attribute names (see `template.yaml`).
+pub mod state_table {
+    pub use crate::dynamodb::{KEY_ATTRIBUTE, TTL_ATTRIBUTE, VALUE_ATTRIBUTE};
+}

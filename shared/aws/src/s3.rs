@@ -1,68 +1,31 @@
-//! Streaming reads of S3 objects: the body is never buffered whole.
+//! S3 for the alb-logs job: streaming reads of log objects (the body is never buffered whole) and
+//! streaming uploads of its output files.
 
-use std::future::Future;
-use std::path::PathBuf;
-use std::pin::Pin;
+use std::path::Path;
 
-use tokio::io::{AsyncBufRead, BufReader};
+use aws_sdk_s3::primitives::ByteStream;
+use fleetwatch_alb_logs::{
+    ObjectBody, ObjectError, ObjectRef, ObjectSource, OutputStore, READ_BUFFER, StoreError,
+};
+use fleetwatch_ports::Fault;
+use tokio::io::BufReader;
 
-use crate::envelope::ObjectRef;
-use crate::sdk_error::aws_error_text;
-
-/// A readable object body, with what S3 said about the version read.
-pub struct ObjectBody {
-    pub reader: Pin<Box<dyn AsyncBufRead + Send>>,
-    /// The ETag of the bytes being read, quotes removed: part of idempotent document ids.
-    pub etag: Option<String>,
-    pub version_id: Option<String>,
-    pub content_length: Option<u64>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ObjectError {
-    /// The object does not exist (deleted since the notification): retrying will not help.
-    #[error("s3://{bucket}/{key} not found")]
-    NotFound { bucket: String, key: String },
-    /// Throttling, a network error, a 5xx: a retry may succeed.
-    #[error("reading s3://{bucket}/{key}: {reason}")]
-    Transient {
-        bucket: String,
-        key: String,
-        reason: String,
-    },
-}
-
-impl ObjectError {
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, ObjectError::Transient { .. })
-    }
-}
-
-/// Opens objects for streaming reads.
-pub trait ObjectSource {
-    fn open(
-        &self,
-        object: &ObjectRef,
-    ) -> impl Future<Output = Result<ObjectBody, ObjectError>> + Send;
-}
+use crate::error::fault;
 
 /// Buffered reads through the SDK's `ByteStream`, which pulls from the connection as the consumer
 /// reads, so memory stays at the buffer size whatever the object size.
-#[derive(Clone)]
-pub struct S3ObjectSource {
+#[derive(Clone, Debug)]
+pub struct S3Objects {
     client: aws_sdk_s3::Client,
 }
 
-impl S3ObjectSource {
+impl S3Objects {
     pub fn new(client: aws_sdk_s3::Client) -> Self {
         Self { client }
     }
 }
 
-/// Read-buffer size: large enough that a gzip decoder is never starved by small socket reads.
-const READ_BUFFER: usize = 256 * 1024;
-
-impl ObjectSource for S3ObjectSource {
+impl ObjectSource for S3Objects {
     async fn open(&self, object: &ObjectRef) -> Result<ObjectBody, ObjectError> {
         let output = self
             .client
@@ -73,18 +36,10 @@ impl ObjectSource for S3ObjectSource {
             .send()
             .await
             .map_err(|err| {
-                let not_found = err.as_service_error().is_some_and(|e| e.is_no_such_key());
-                if not_found {
-                    ObjectError::NotFound {
-                        bucket: object.bucket.clone(),
-                        key: object.key.clone(),
-                    }
+                if err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                    ObjectError::not_found(object)
                 } else {
-                    ObjectError::Transient {
-                        bucket: object.bucket.clone(),
-                        key: object.key.clone(),
-                        reason: aws_error_text(&err),
-                    }
+                    ObjectError::read(object, fault(err))
                 }
             })?;
         Ok(ObjectBody {
@@ -99,41 +54,41 @@ impl ObjectSource for S3ObjectSource {
     }
 }
 
-/// Reads "objects" from a directory: `bucket` is ignored, `key` is a path below the root.
+/// Output files stored in one bucket.
 #[derive(Clone, Debug)]
-pub struct LocalObjectSource {
-    root: PathBuf,
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
 }
 
-impl LocalObjectSource {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+impl S3Store {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
     }
 }
 
-impl ObjectSource for LocalObjectSource {
-    async fn open(&self, object: &ObjectRef) -> Result<ObjectBody, ObjectError> {
-        let path = self.root.join(&object.key);
-        let file = tokio::fs::File::open(&path).await.map_err(|err| {
-            if err.kind() == std::io::ErrorKind::NotFound {
-                ObjectError::NotFound {
-                    bucket: object.bucket.clone(),
-                    key: object.key.clone(),
-                }
-            } else {
-                ObjectError::Transient {
-                    bucket: object.bucket.clone(),
-                    key: object.key.clone(),
-                    reason: err.to_string(),
-                }
-            }
-        })?;
-        let content_length = file.metadata().await.ok().map(|m| m.len());
-        Ok(ObjectBody {
-            reader: Box::pin(BufReader::with_capacity(READ_BUFFER, file)),
-            etag: None,
-            version_id: None,
-            content_length,
-        })
+impl OutputStore for S3Store {
+    async fn put_file(&self, key: &str, file: &Path, content_type: &str) -> Result<(), StoreError> {
+        // Streams the file; the SDK does not load it into memory.
+        let body = ByteStream::from_path(file)
+            .await
+            .map_err(|e| StoreError::new(key, Fault::transient(e)))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| StoreError::new(key, fault(e)))?;
+        Ok(())
+    }
+
+    fn describe(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
     }
 }

@@ -1,68 +1,15 @@
-//! Publishing messages to a queue (the alerts queue, dead-letter queues).
-
-use std::future::Future;
-use std::sync::Mutex;
+//! SQS: the alerts queue and the dead-letter queues.
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use fleetwatch_ports::{BoxError, Fault, MessageQueue, QueueError, Rejected};
 
-use crate::sdk_error::{aws_error_text, is_transient};
+use crate::error::fault;
 
-/// SQS's per-message limit.
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// SQS's per-request limits for `SendMessageBatch`.
 const MAX_BATCH_ENTRIES: usize = 10;
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error("message of {size} bytes exceeds the queue limit of {MAX_MESSAGE_BYTES} bytes")]
-    TooLarge { size: usize },
-    #[error("sending to the queue: {reason}")]
-    Send { reason: String, retryable: bool },
-}
-
-impl QueueError {
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            QueueError::Send {
-                retryable: true,
-                ..
-            }
-        )
-    }
-}
-
-/// A message that was not accepted, by its index in the input.
-#[derive(Debug)]
-pub struct Rejected {
-    pub index: usize,
-    pub error: QueueError,
-}
-
-pub trait MessageQueue {
-    /// Sends one message, returning the queue's message id.
-    fn send(&self, body: &str) -> impl Future<Output = Result<String, QueueError>> + Send;
-
-    /// Sends many messages in as few requests as the queue allows. Returns the messages that were
-    /// not accepted; the rest were. By default one [`MessageQueue::send`] per message.
-    fn send_all(&self, bodies: &[String]) -> impl Future<Output = Vec<Rejected>> + Send
-    where
-        Self: Sync,
-    {
-        async move {
-            let mut rejected = Vec::new();
-            for (index, body) in bodies.iter().enumerate() {
-                if let Err(error) = self.send(body).await {
-                    rejected.push(Rejected { index, error });
-                }
-            }
-            rejected
-        }
-    }
-}
-
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     queue_url: String,
@@ -79,13 +26,6 @@ impl SqsQueue {
     pub fn queue_url(&self) -> &str {
         &self.queue_url
     }
-}
-
-fn check_size(body: &str) -> Result<(), QueueError> {
-    if body.len() > MAX_MESSAGE_BYTES {
-        return Err(QueueError::TooLarge { size: body.len() });
-    }
-    Ok(())
 }
 
 /// Splits indices into request-sized groups: at most ten entries and 256 KiB per request.
@@ -108,7 +48,7 @@ fn batches(bodies: &[String]) -> Vec<Vec<usize>> {
 
 impl MessageQueue for SqsQueue {
     async fn send(&self, body: &str) -> Result<String, QueueError> {
-        check_size(body)?;
+        QueueError::check_size(body)?;
         let output = self
             .client
             .send_message()
@@ -116,10 +56,7 @@ impl MessageQueue for SqsQueue {
             .message_body(body)
             .send()
             .await
-            .map_err(|err| QueueError::Send {
-                reason: aws_error_text(&err),
-                retryable: is_transient(&err),
-            })?;
+            .map_err(|err| QueueError::Send(fault(err)))?;
         Ok(output.message_id.unwrap_or_default())
     }
 
@@ -127,7 +64,7 @@ impl MessageQueue for SqsQueue {
         let mut rejected = Vec::new();
         let mut sendable = Vec::new();
         for (index, body) in bodies.iter().enumerate() {
-            match check_size(body) {
+            match QueueError::check_size(body) {
                 Ok(()) => sendable.push(index),
                 Err(error) => rejected.push(Rejected { index, error }),
             }
@@ -159,25 +96,16 @@ impl MessageQueue for SqsQueue {
                         };
                         rejected.push(Rejected {
                             index: sendable[i],
-                            error: QueueError::Send {
-                                reason: format!(
-                                    "{}: {}",
-                                    failed.code,
-                                    failed.message.unwrap_or_default()
-                                ),
-                                retryable: !failed.sender_fault,
-                            },
+                            error: QueueError::Send(entry_fault(&failed)),
                         });
                     }
                 }
                 Err(err) => {
-                    let (reason, retryable) = (aws_error_text(&err), is_transient(&err));
+                    // One failed request fails each of its entries, with the same cause.
+                    let shared = std::sync::Arc::new(fault(err));
                     rejected.extend(group.iter().map(|&i| Rejected {
                         index: sendable[i],
-                        error: QueueError::Send {
-                            reason: reason.clone(),
-                            retryable,
-                        },
+                        error: QueueError::Send(SharedFault(shared.clone()).into()),
                     }));
                 }
             }
@@ -187,27 +115,46 @@ impl MessageQueue for SqsQueue {
     }
 }
 
-/// Collects messages in memory, for the CLI and tests.
-#[derive(Debug, Default)]
-pub struct MemoryQueue {
-    messages: Mutex<Vec<String>>,
-}
-
-impl MemoryQueue {
-    pub fn messages(&self) -> Vec<String> {
-        self.messages
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+/// A refused batch entry: SQS says whose fault it was.
+fn entry_fault(failed: &aws_sdk_sqs::types::BatchResultErrorEntry) -> Fault {
+    let cause: BoxError = format!(
+        "{}: {}",
+        failed.code,
+        failed.message.as_deref().unwrap_or_default()
+    )
+    .into();
+    if failed.sender_fault {
+        Fault::Permanent(cause)
+    } else {
+        Fault::Transient(cause)
     }
 }
 
-impl MessageQueue for MemoryQueue {
-    async fn send(&self, body: &str) -> Result<String, QueueError> {
-        check_size(body)?;
-        let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
-        messages.push(body.to_string());
-        Ok(format!("local-{}", messages.len()))
+/// One request's failure, shared by the entries it carried.
+#[derive(Debug)]
+struct SharedFault(std::sync::Arc<Fault>);
+
+impl std::fmt::Display for SharedFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedFault {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl From<SharedFault> for Fault {
+    fn from(shared: SharedFault) -> Fault {
+        let transient = shared.0.is_transient();
+        let cause: BoxError = Box::new(shared);
+        if transient {
+            Fault::Transient(cause)
+        } else {
+            Fault::Permanent(cause)
+        }
     }
 }
 
@@ -225,16 +172,5 @@ mod tests {
         let large = vec![big.clone(), big.clone(), big.clone()];
         let groups = batches(&large);
         assert_eq!(groups, vec![vec![0, 1], vec![2]]);
-    }
-
-    #[tokio::test]
-    async fn oversized_messages_are_rejected_not_truncated() {
-        let queue = MemoryQueue::default();
-        let bodies = vec!["ok".to_string(), "x".repeat(MAX_MESSAGE_BYTES + 1)];
-        let rejected = queue.send_all(&bodies).await;
-        assert_eq!(rejected.len(), 1);
-        assert_eq!(rejected[0].index, 1);
-        assert!(matches!(rejected[0].error, QueueError::TooLarge { .. }));
-        assert_eq!(queue.messages(), vec!["ok".to_string()]);
     }
 }

@@ -10,10 +10,11 @@
 use std::time::Duration;
 
 use fleetwatch_alerts::Alert;
-use fleetwatch_aws::emf::{MetricSet, MetricsSink};
-use fleetwatch_aws::sqs::MessageQueue;
-use fleetwatch_aws::state::{StateItem, StateStore, epoch_now};
 use fleetwatch_ecs::{Classified, EcsEvent, NoisePolicy, classify_event, dedup_key};
+use fleetwatch_ports::{
+    ErrorChain, MessageQueue, MetricSet, MetricsSink, QueueError, SharedClock, StateItem,
+    StateStore, epoch_seconds,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -68,10 +69,10 @@ pub enum Outcome {
 /// A failure a retry can fix: the alerts queue, or the dead-letter queue, refused the message.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    #[error("publishing to the alerts queue: {0}")]
-    Publish(String),
-    #[error("parking an unreadable event in the dead-letter queue: {0}")]
-    DeadLetter(String),
+    #[error("publishing to the alerts queue")]
+    Publish(#[source] QueueError),
+    #[error("parking an unreadable event in the dead-letter queue")]
+    DeadLetter(#[source] QueueError),
 }
 
 pub struct EcsEventsHandler<S, Q, D, L> {
@@ -82,6 +83,7 @@ pub struct EcsEventsHandler<S, Q, D, L> {
     lookups: Option<L>,
     settings: Settings,
     metrics: MetricsSink,
+    clock: SharedClock,
 }
 
 impl<S, Q, D, L> EcsEventsHandler<S, Q, D, L>
@@ -98,6 +100,7 @@ where
         lookups: Option<L>,
         settings: Settings,
         metrics: MetricsSink,
+        clock: SharedClock,
     ) -> Self {
         Self {
             state,
@@ -106,6 +109,7 @@ where
             lookups,
             settings,
             metrics,
+            clock,
         }
     }
 
@@ -115,7 +119,9 @@ where
             Ok(outcome) => {
                 tracing::info!(outcome = %serde_json::to_string(outcome).unwrap_or_default(), "event handled")
             }
-            Err(error) => tracing::warn!(%error, "event not handled; it will be retried"),
+            Err(error) => {
+                tracing::warn!(error = %ErrorChain(error), "event not handled; it will be retried")
+            }
         }
         outcome
     }
@@ -151,7 +157,11 @@ where
                 }
                 Ok(None) => {}
                 // Publishing anyway is safe: the fan-out drops a repeat by the alert's id.
-                Err(error) => tracing::warn!(%error, "could not check for a duplicate; publishing"),
+                Err(error) => tracing::warn!(
+                    error = %ErrorChain(&error),
+                    error.kind = %error.kind(),
+                    "could not check for a duplicate; publishing"
+                ),
             }
         }
 
@@ -164,18 +174,18 @@ where
             bodies.push(serde_json::to_string(&alert).expect("an Alert serialises"));
         }
         let rejected = self.alerts.send_all(&bodies).await;
-        if let Some(first) = rejected.first() {
-            return Err(HandlerError::Publish(first.error.to_string()));
+        if let Some(first) = rejected.into_iter().next() {
+            return Err(HandlerError::Publish(first.error));
         }
 
         if let Some(key) = key {
             let item = StateItem {
                 key,
                 value: "handled".into(),
-                expires_at: epoch_now() + self.settings.dedup_ttl.as_secs(),
+                expires_at: epoch_seconds(self.clock.now()) + self.settings.dedup_ttl.as_secs(),
             };
             if let Err(error) = self.state.put(&item).await {
-                tracing::warn!(%error, "could not remember the event; a redelivery would publish again");
+                tracing::warn!(error = %ErrorChain(&error), "could not remember the event; a redelivery would publish again");
             }
         }
         self.emit(
@@ -211,7 +221,7 @@ where
         self.dead_letters
             .send(&body)
             .await
-            .map_err(|e| HandlerError::DeadLetter(e.to_string()))?;
+            .map_err(HandlerError::DeadLetter)?;
         self.emit(MetricSet::new(NAMESPACE).count("EventsDeadLettered", 1));
         Ok(Outcome::DeadLettered { reason })
     }

@@ -1,10 +1,12 @@
-//! The edges of the `ecs-events` function: the [`handler`] (parse, classify, skip duplicates,
-//! enrich, publish), the enrichment [`lookups`] behind a trait with the AWS adapter, and the
-//! [`wiring`] from the environment. The decisions are in the pure `fleetwatch-ecs` crate.
+//! The `ecs-events` function's application: the handler (parse, classify, skip duplicates,
+//! enrich, publish), the enrichment port [`EcsLookups`] and its bounded fetch, and the
+//! configuration from the environment. The decisions are in the pure `fleetwatch-ecs` crate;
+//! the AWS adapter of the lookups is `fleetwatch-aws`'s `EcsApiLookups`.
 
-pub mod handler;
-pub mod lookups;
-pub mod wiring;
+mod config;
+mod handler;
+mod lookups;
 
-pub use handler::{EcsEventsHandler, HandlerError, Outcome, Settings};
-pub use lookups::{AwsLookups, EcsLookups, LookupError, enrich_alert};
+pub use config::{ENRICH, EVENTS_DLQ_URL, EcsEventsConfig, NOISE_KEEP, WiringError};
+pub use handler::{EcsEventsHandler, HandlerError, NAMESPACE, Outcome, Settings};
+pub use lookups::{EcsLookups, LookupError, enrich_alert, fetch};

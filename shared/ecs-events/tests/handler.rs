@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fleetwatch_alerts::Alert;
-use fleetwatch_aws::emf::MetricsSink;
-use fleetwatch_aws::sqs::{MemoryQueue, MessageQueue, QueueError};
-use fleetwatch_aws::state::MemoryStateStore;
 use fleetwatch_ecs::lookup::{
     AwsLogs, ContainerDefinition, DeploymentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot,
 };
 use fleetwatch_ecs_events::{EcsEventsHandler, EcsLookups, LookupError, Outcome, Settings};
+use fleetwatch_ports::{
+    Fault, ManualClock, MemoryQueue, MemoryStateStore, MessageQueue, MetricLines, MetricsSink,
+    QueueError, SharedClock,
+};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
@@ -43,10 +44,7 @@ impl Queue {
 impl MessageQueue for Queue {
     async fn send(&self, body: &str) -> Result<String, QueueError> {
         if *self.failing.lock().unwrap() {
-            return Err(QueueError::Send {
-                reason: "ServiceUnavailable".into(),
-                retryable: true,
-            });
+            return Err(QueueError::Send(Fault::transient("ServiceUnavailable")));
         }
         self.inner.send(body).await
     }
@@ -133,9 +131,9 @@ impl Lookups {
     async fn behave(&self) -> Result<(), LookupError> {
         match self {
             Lookups::Answering => Ok(()),
-            Lookups::Failing => Err(LookupError(
-                "AccessDeniedException: not authorized to perform ecs:DescribeServices".into(),
-            )),
+            Lookups::Failing => Err(LookupError(Fault::permanent(
+                "AccessDeniedException: not authorized to perform ecs:DescribeServices",
+            ))),
             Lookups::Hanging => {
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 Ok(())
@@ -148,28 +146,30 @@ struct Harness {
     handler: EcsEventsHandler<MemoryStateStore, Queue, Queue, Lookups>,
     alerts: Queue,
     dead_letters: Queue,
-    metrics: Arc<Mutex<Vec<String>>>,
+    metrics: MetricLines,
+}
+
+fn clock() -> SharedClock {
+    Arc::new(ManualClock::at_epoch_seconds(1_800_000_000))
 }
 
 fn harness(lookups: Option<Lookups>) -> Harness {
     let (alerts, dead_letters) = (Queue::default(), Queue::default());
-    let metrics = Arc::new(Mutex::new(Vec::new()));
-    let sink = {
-        let metrics = metrics.clone();
-        MetricsSink::new(move |line| metrics.lock().unwrap().push(line.to_string()))
-    };
+    let clock = clock();
+    let (sink, metrics) = MetricsSink::memory(clock.clone());
     let settings = Settings {
         enrichment_budget: Duration::from_millis(300),
         ..Settings::default()
     };
     Harness {
         handler: EcsEventsHandler::new(
-            MemoryStateStore::default(),
+            MemoryStateStore::new(clock.clone()),
             alerts.clone(),
             dead_letters.clone(),
             lookups,
             settings,
             sink,
+            clock,
         ),
         alerts,
         dead_letters,
@@ -228,7 +228,7 @@ async fn every_alerting_fixture_publishes_one_alert_and_noise_none() {
     }
     assert_eq!(h.alerts.alerts().len(), ALERTING.len());
     assert!(h.dead_letters.inner.messages().is_empty());
-    let metrics = h.metrics.lock().unwrap().join("\n");
+    let metrics = h.metrics.lines().join("\n");
     assert_eq!(metrics.matches("\"EventsDropped\":1").count(), NOISE.len());
 }
 
@@ -357,7 +357,9 @@ async fn a_crashed_container_brings_its_last_log_lines_and_a_link() {
     assert!(alert.field("Tasks").is_some());
 }
 
-#[tokio::test]
+/// Paused time: the hanging lookup's budget runs out on tokio's clock, at once (no real server is
+/// in the loop).
+#[tokio::test(start_paused = true)]
 async fn failing_or_slow_enrichment_still_alerts_and_says_so() {
     for lookups in [Lookups::Failing, Lookups::Hanging] {
         let h = harness(Some(lookups));
@@ -398,7 +400,7 @@ async fn failing_or_slow_enrichment_still_alerts_and_says_so() {
 async fn kept_noise_becomes_an_info_alert() {
     let mut h = harness(None);
     h.handler = EcsEventsHandler::new(
-        MemoryStateStore::default(),
+        MemoryStateStore::new(clock()),
         h.alerts.clone(),
         h.dead_letters.clone(),
         None,
@@ -406,7 +408,8 @@ async fn kept_noise_becomes_an_info_alert() {
             policy: fleetwatch_ecs::NoisePolicy::keeping("steady_state").unwrap(),
             ..Settings::default()
         },
-        MetricsSink::new(|_| {}),
+        MetricsSink::discard(clock()),
+        clock(),
     );
     let outcome = h
         .handler

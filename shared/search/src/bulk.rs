@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use fleetwatch_aws::ssm::Secret;
+use fleetwatch_ports::{BoxError, Secret, SharedClock};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde_json::json;
@@ -90,19 +90,18 @@ pub struct BulkReport {
 pub enum BulkError {
     /// Still failing transiently after every attempt; safe to retry the whole input later
     /// because document ids are deterministic.
-    #[error(
-        "bulk indexing still failing after {attempts} attempts ({pending} documents): {reason}"
-    )]
+    #[error("bulk indexing still failing after {attempts} attempts ({pending} documents)")]
     RetriesExhausted {
         attempts: u32,
         pending: usize,
-        reason: String,
+        #[source]
+        last: BoxError,
     },
     /// The cluster refused the request itself (authentication, permissions, a bad index name).
     #[error("bulk request refused with HTTP {status}: {body}")]
     Refused { status: u16, body: String },
-    #[error("bulk client: {0}")]
-    Client(String),
+    #[error("bulk client")]
+    Client(#[source] BoxError),
 }
 
 /// Where one pending document sits in the request body (its action line and source line).
@@ -117,6 +116,7 @@ pub struct BulkIndexer {
     http: reqwest::Client,
     config: BulkConfig,
     auth: Auth,
+    clock: SharedClock,
     url: String,
     body: Vec<u8>,
     pending: Vec<Pending>,
@@ -124,9 +124,9 @@ pub struct BulkIndexer {
 }
 
 impl BulkIndexer {
-    pub fn new(config: BulkConfig, auth: Auth) -> Result<Self, BulkError> {
+    pub fn new(config: BulkConfig, auth: Auth, clock: SharedClock) -> Result<Self, BulkError> {
         let http = Self::http_client(&config)?;
-        Ok(Self::with_client(http, config, auth))
+        Ok(Self::with_client(http, config, auth, clock))
     }
 
     /// An HTTP client configured for `config`; share it between indexers to reuse connections.
@@ -134,10 +134,16 @@ impl BulkIndexer {
         reqwest::Client::builder()
             .timeout(config.request_timeout)
             .build()
-            .map_err(|e| BulkError::Client(e.to_string()))
+            .map_err(|e| BulkError::Client(Box::new(e)))
     }
 
-    pub fn with_client(http: reqwest::Client, config: BulkConfig, auth: Auth) -> Self {
+    /// Backoff waits are the clock's.
+    pub fn with_client(
+        http: reqwest::Client,
+        config: BulkConfig,
+        auth: Auth,
+        clock: SharedClock,
+    ) -> Self {
         let url = format!("{}/_bulk", config.endpoint.trim_end_matches('/'));
         Self {
             http,
@@ -147,6 +153,7 @@ impl BulkIndexer {
             report: BulkReport::default(),
             config,
             auth,
+            clock,
         }
     }
 
@@ -203,7 +210,7 @@ impl BulkIndexer {
                 return Err(BulkError::RetriesExhausted {
                     attempts: attempt,
                     pending: self.pending.len(),
-                    reason,
+                    last: reason,
                 });
             }
             self.report.retried_items += self.pending.len() as u64;
@@ -212,10 +219,10 @@ impl BulkIndexer {
                 attempt,
                 pending = self.pending.len(),
                 wait_ms = wait.as_millis() as u64,
-                %reason,
+                reason = %fleetwatch_ports::ErrorChain(reason.as_ref()),
                 "bulk indexing: retrying"
             );
-            tokio::time::sleep(wait).await;
+            self.clock.sleep(wait).await;
             backoff = (backoff * 2).min(self.config.max_backoff);
         }
         self.body.clear();
@@ -235,7 +242,7 @@ impl BulkIndexer {
         }
         let mut request = request
             .build()
-            .map_err(|e| Attempt::Fatal(BulkError::Client(e.to_string())))?;
+            .map_err(|e| Attempt::Fatal(BulkError::Client(Box::new(e))))?;
         if let Auth::SigV4(signer) = &self.auth {
             signer
                 .sign(&mut request)
@@ -251,7 +258,7 @@ impl BulkIndexer {
             .await
             .map_err(|e| Attempt::Transient {
                 // reqwest's Display includes the URL, never the Authorization header.
-                reason: e.to_string(),
+                reason: Box::new(e),
                 retry_after: None,
             })?;
         let status = response.status();
@@ -262,12 +269,12 @@ impl BulkIndexer {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let text = response.text().await.map_err(|e| Attempt::Transient {
-            reason: e.to_string(),
+            reason: Box::new(e),
             retry_after: None,
         })?;
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Err(Attempt::Transient {
-                reason: format!("HTTP {}: {}", status.as_u16(), excerpt(&text)),
+                reason: format!("HTTP {}: {}", status.as_u16(), excerpt(&text)).into(),
                 retry_after,
             });
         }
@@ -278,7 +285,7 @@ impl BulkIndexer {
             }));
         }
         let parsed: BulkResponse = serde_json::from_str(&text).map_err(|e| Attempt::Transient {
-            reason: format!("unreadable bulk response: {e}"),
+            reason: Box::new(UnreadableResponse(e)),
             retry_after: None,
         })?;
         if parsed.items.len() != self.pending.len() {
@@ -287,7 +294,8 @@ impl BulkIndexer {
                     "bulk response has {} items for {} documents",
                     parsed.items.len(),
                     self.pending.len()
-                ),
+                )
+                .into(),
                 retry_after: None,
             });
         }
@@ -305,7 +313,7 @@ impl BulkIndexer {
 
     /// Books each item's outcome; keeps only the transiently failed documents pending (and
     /// rebuilds the body from them). Returns the reason to retry, or `None` when nothing is left.
-    fn settle(&mut self, items: Vec<ItemResult>) -> Option<String> {
+    fn settle(&mut self, items: Vec<ItemResult>) -> Option<BoxError> {
         let mut retry = Vec::new();
         let mut retry_body = Vec::new();
         let mut reason = None;
@@ -321,6 +329,7 @@ impl BulkIndexer {
                         item.status,
                         item.error.clone().unwrap_or_default()
                     )
+                    .into()
                 });
                 let start = retry_body.len();
                 retry_body.extend_from_slice(&self.body[pending.start..pending.end]);
@@ -352,11 +361,15 @@ impl BulkIndexer {
 
 enum Attempt {
     Transient {
-        reason: String,
+        reason: BoxError,
         retry_after: Option<Duration>,
     },
     Fatal(BulkError),
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable bulk response")]
+struct UnreadableResponse(#[source] serde_json::Error);
 
 fn excerpt(text: &str) -> String {
     const LIMIT: usize = 500;

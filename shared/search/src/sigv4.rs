@@ -1,13 +1,12 @@
 //! SigV4 request signing for Amazon OpenSearch Service (`es`) and OpenSearch Serverless (`aoss`).
 
-use std::time::SystemTime;
-
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
     PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
+use fleetwatch_ports::{BoxError, SharedClock};
 use reqwest::header::{HeaderName, HeaderValue};
 
 #[derive(Clone, Debug)]
@@ -15,6 +14,8 @@ pub struct SigV4Auth {
     credentials: SharedCredentialsProvider,
     region: String,
     service: String,
+    /// The signing time (a signature is valid for 15 minutes around it).
+    clock: SharedClock,
 }
 
 impl SigV4Auth {
@@ -23,21 +24,23 @@ impl SigV4Auth {
         credentials: SharedCredentialsProvider,
         region: impl Into<String>,
         service: impl Into<String>,
+        clock: SharedClock,
     ) -> Self {
         Self {
             credentials,
             region: region.into(),
             service: service.into(),
+            clock,
         }
     }
 
     /// Adds the `Authorization`, `X-Amz-Date`, `X-Amz-Content-Sha256` (and session token) headers.
-    pub(crate) async fn sign(&self, request: &mut reqwest::Request) -> Result<(), String> {
+    pub(crate) async fn sign(&self, request: &mut reqwest::Request) -> Result<(), BoxError> {
         let credentials = self
             .credentials
             .provide_credentials()
             .await
-            .map_err(|e| format!("loading AWS credentials: {e}"))?;
+            .map_err(|e| SigningError("loading AWS credentials", Box::new(e)))?;
         let identity = Identity::from(credentials);
         let mut settings = SigningSettings::default();
         // Serverless requires the payload hash header; domains accept it.
@@ -46,10 +49,10 @@ impl SigV4Auth {
             .identity(&identity)
             .region(&self.region)
             .name(&self.service)
-            .time(SystemTime::now())
+            .time(self.clock.now())
             .settings(settings)
             .build()
-            .map_err(|e| format!("SigV4 parameters: {e}"))?
+            .map_err(|e| SigningError("SigV4 parameters", Box::new(e)))?
             .into();
         let body = request
             .body()
@@ -66,21 +69,26 @@ impl SigV4Auth {
             headers.into_iter(),
             SignableBody::Bytes(body),
         )
-        .map_err(|e| format!("SigV4 request: {e}"))?;
+        .map_err(|e| SigningError("SigV4 request", Box::new(e)))?;
         let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| format!("SigV4 signing: {e}"))?
+            .map_err(|e| SigningError("SigV4 signing", Box::new(e)))?
             .into_parts();
         let (new_headers, _query) = instructions.into_parts();
         for header in new_headers {
             let name = HeaderName::from_bytes(header.name().as_bytes())
-                .map_err(|e| format!("SigV4 header name: {e}"))?;
+                .map_err(|e| SigningError("SigV4 header name", Box::new(e)))?;
             let value = HeaderValue::from_str(header.value())
-                .map_err(|e| format!("SigV4 header value: {e}"))?;
+                .map_err(|e| SigningError("SigV4 header value", Box::new(e)))?;
             request.headers_mut().insert(name, value);
         }
         Ok(())
     }
 }
+
+/// A signing step that failed, with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SigningError(&'static str, #[source] BoxError);
 
 #[cfg(test)]
 mod tests {
@@ -99,6 +107,7 @@ mod tests {
             )),
             "eu-west-1",
             "es",
+            fleetwatch_ports::SystemClock::shared(),
         );
         let client = reqwest::Client::new();
         let mut request = client

@@ -1,39 +1,13 @@
 use std::time::Duration;
 
-use fleetwatch_aws::ssm::Secret;
+use fleetwatch_ports::Secret;
+use fleetwatch_slack_fanout::{PostedMessage, SlackError, SlackTransport};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// What a failed post means for the caller.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SlackError {
-    /// HTTP 429: wait `retry_after`, then try again.
-    #[error("rate limited by Slack, retry after {retry_after:?}")]
-    RateLimited { retry_after: Duration },
-    /// A 5xx, a timeout, a connection failure or Slack's own internal errors: retry with backoff.
-    #[error("Slack is unavailable: {reason}")]
-    Transient { reason: String },
-    /// The destination or payload is wrong (`channel_not_found`, `invalid_auth`, `no_service`,
-    /// `invalid_payload`, ...): retrying cannot help; dead-letter with this reason.
-    #[error("Slack refused the message: {reason}")]
-    Permanent { reason: String },
-}
-
-impl SlackError {
-    pub fn is_permanent(&self) -> bool {
-        matches!(self, SlackError::Permanent { .. })
-    }
-}
-
-/// Where a bot-mode message landed: `chat.update` and thread replies need both.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostedMessage {
-    pub channel_id: String,
-    pub ts: String,
-}
-
+/// Slack over HTTPS: incoming webhooks and the Web API.
 #[derive(Clone, Debug)]
 pub struct SlackClient {
     http: reqwest::Client,
@@ -64,13 +38,8 @@ struct ApiResponse {
 
 impl SlackClient {
     /// `api_base` is `https://slack.com/api` in production.
-    pub fn new(api_base: impl Into<String>, timeout: Duration) -> Result<Self, SlackError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| SlackError::Permanent {
-                reason: format!("building the HTTP client: {e}"),
-            })?;
+    pub fn new(api_base: impl Into<String>, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder().timeout(timeout).build()?;
         Ok(Self {
             http,
             api_base: api_base.into().trim_end_matches('/').to_string(),
@@ -78,7 +47,7 @@ impl SlackClient {
     }
 
     /// Posts to an incoming webhook. Success is HTTP 200 with the body `ok`.
-    pub async fn post_webhook(&self, url: &Secret, payload: &Value) -> Result<(), SlackError> {
+    async fn webhook(&self, url: &Secret, payload: &Value) -> Result<(), SlackError> {
         let response = self
             .http
             .post(url.expose())
@@ -95,18 +64,17 @@ impl SlackClient {
             StatusCode::TOO_MANY_REQUESTS => Err(SlackError::RateLimited {
                 retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
             }),
-            s if s.is_server_error() => Err(SlackError::Transient {
-                reason: format!("HTTP {}: {}", s.as_u16(), short(body)),
-            }),
-            s => Err(SlackError::Permanent {
-                reason: format!("HTTP {}: {}", s.as_u16(), short(body)),
-            }),
+            s if s.is_server_error() => Err(SlackError::Transient(
+                format!("HTTP {}: {}", s.as_u16(), short(body)).into(),
+            )),
+            s => Err(SlackError::Permanent(
+                format!("HTTP {}: {}", s.as_u16(), short(body)).into(),
+            )),
         }
     }
 
-    /// `chat.postMessage`; `payload` holds `text`, `blocks`, `attachments`, and may hold
-    /// `thread_ts`. `channel` is a name or an id.
-    pub async fn post_message(
+    /// `chat.postMessage`.
+    async fn post(
         &self,
         token: &Secret,
         channel: &str,
@@ -117,14 +85,14 @@ impl SlackClient {
         let answer = self.call(token, "chat.postMessage", &body).await?;
         Ok(PostedMessage {
             channel_id: answer.channel.unwrap_or_else(|| channel.to_string()),
-            ts: answer.ts.ok_or_else(|| SlackError::Transient {
-                reason: "chat.postMessage answered without ts".into(),
+            ts: answer.ts.ok_or_else(|| {
+                SlackError::Transient("chat.postMessage answered without ts".into())
             })?,
         })
     }
 
     /// `chat.update` of the message at `ts` in `channel_id` (an id, as Slack requires).
-    pub async fn update_message(
+    async fn update(
         &self,
         token: &Secret,
         message: &PostedMessage,
@@ -162,18 +130,20 @@ impl SlackClient {
         }
         let text = response.text().await.map_err(transport_error)?;
         if status.is_server_error() {
-            return Err(SlackError::Transient {
-                reason: format!("{method}: HTTP {}: {}", status.as_u16(), short(&text)),
-            });
+            return Err(SlackError::Transient(
+                format!("{method}: HTTP {}: {}", status.as_u16(), short(&text)).into(),
+            ));
         }
-        let answer: ApiResponse =
-            serde_json::from_str(&text).map_err(|_| SlackError::Transient {
-                reason: format!(
+        let answer: ApiResponse = serde_json::from_str(&text).map_err(|_| {
+            SlackError::Transient(
+                format!(
                     "{method}: unreadable answer (HTTP {}): {}",
                     status.as_u16(),
                     short(&text)
-                ),
-            })?;
+                )
+                .into(),
+            )
+        })?;
         if answer.ok {
             return Ok(answer);
         }
@@ -183,12 +153,36 @@ impl SlackClient {
                 retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
             });
         }
-        let reason = format!("{method}: {error}");
+        let reason = format!("{method}: {error}").into();
         if TRANSIENT_API_ERRORS.contains(&error.as_str()) {
-            Err(SlackError::Transient { reason })
+            Err(SlackError::Transient(reason))
         } else {
-            Err(SlackError::Permanent { reason })
+            Err(SlackError::Permanent(reason))
         }
+    }
+}
+
+impl SlackTransport for SlackClient {
+    async fn post_webhook(&self, url: &Secret, payload: &Value) -> Result<(), SlackError> {
+        self.webhook(url, payload).await
+    }
+
+    async fn post_message(
+        &self,
+        token: &Secret,
+        channel: &str,
+        payload: &Value,
+    ) -> Result<PostedMessage, SlackError> {
+        self.post(token, channel, payload).await
+    }
+
+    async fn update_message(
+        &self,
+        token: &Secret,
+        message: &PostedMessage,
+        payload: &Value,
+    ) -> Result<(), SlackError> {
+        self.update(token, message, payload).await
     }
 }
 
@@ -204,11 +198,10 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// reqwest's errors carry the request URL, and a webhook URL is a secret: drop it.
+/// reqwest's errors carry the request URL, and a webhook URL is a secret: drop it. The error
+/// itself stays the cause (timeout, connection refused, ...).
 fn transport_error(error: reqwest::Error) -> SlackError {
-    SlackError::Transient {
-        reason: error.without_url().to_string(),
-    }
+    SlackError::Transient(Box::new(error.without_url()))
 }
 
 fn short(text: &str) -> String {

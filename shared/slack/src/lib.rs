@@ -1,17 +1,8 @@
-//! Posting to Slack.
-//!
-//! [`SlackClient`] speaks both delivery modes (incoming webhook, bot token + Web API) and turns
-//! every answer into a [`SlackError`] that says what to do next: wait and retry
-//! ([`SlackError::RateLimited`]), retry with backoff ([`SlackError::Transient`]), or give up and
-//! dead-letter with the reason ([`SlackError::Permanent`]). Webhook URLs and tokens are
-//! [`Secret`]s: they never appear in an error.
-//!
-//! [`Pacer`] is the pure per-destination rate limiter (about one message per second per channel,
-//! as Slack asks, with a small burst).
+//! Slack over HTTPS (incoming webhooks, `chat.postMessage`, `chat.update`): the adapter of the
+//! fan-out engine's `SlackTransport` port. Errors never carry a webhook URL or a token.
 
 mod client;
-mod pacer;
 
-pub use client::{PostedMessage, SlackClient, SlackError};
-pub use fleetwatch_aws::ssm::Secret;
-pub use pacer::Pacer;
+pub use client::SlackClient;
+/// Building the HTTP client failed (TLS backend).
+pub use reqwest::Error;

@@ -155,8 +155,6 @@ pub struct BulkItemRecord {
     pub result: Option<String>,
     /// The error `type` for a failure.
     pub error_type: Option<String>,
-    /// The source line as parsed (for `index`/`create`/`update`).
-    pub source: Option<Value>,
 }
 
 impl BulkItemRecord {
@@ -449,6 +447,15 @@ impl BulkFake {
             .collect()
     }
 
+    /// How many live documents one index holds (without copying them).
+    pub fn document_count(&self, index: &str) -> usize {
+        self.st()
+            .docs
+            .values()
+            .filter(|d| !d.deleted && d.index == index)
+            .count()
+    }
+
     /// One document (also when deleted: see [`StoredDoc::deleted`]).
     pub fn document(&self, index: &str, id: &str) -> Option<StoredDoc> {
         self.st()
@@ -732,7 +739,6 @@ fn item_error(
     status: u16,
     kind: &str,
     reason: String,
-    source: Option<Value>,
 ) -> ItemOut {
     let mut error = Map::new();
     error.insert("type".to_owned(), json!(kind));
@@ -754,7 +760,6 @@ fn item_error(
             status,
             result: None,
             error_type: Some(kind.to_owned()),
-            source,
         },
         json: json!({
             op.as_str(): {"_index": index, "_id": id, "status": status, "error": Value::Object(error)}
@@ -762,7 +767,7 @@ fn item_error(
     }
 }
 
-fn item_fault(op: BulkAction, index: &str, id: &str, f: ItemFault, src: Option<Value>) -> ItemOut {
+fn item_fault(op: BulkAction, index: &str, id: &str, f: ItemFault) -> ItemOut {
     match f {
         ItemFault::Rejected => item_error(
             op,
@@ -774,7 +779,6 @@ fn item_fault(op: BulkAction, index: &str, id: &str, f: ItemFault, src: Option<V
              replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1024, \
              max_coordinating_and_primary_bytes=107374182]"
                 .to_owned(),
-            src,
         ),
         ItemFault::Unavailable => item_error(
             op,
@@ -786,7 +790,6 @@ fn item_fault(op: BulkAction, index: &str, id: &str, f: ItemFault, src: Option<V
                 "[{index}][0] primary shard is not active Timeout: [1m], request: \
                  [BulkShardRequest [[{index}][0]] containing [1] requests]"
             ),
-            src,
         ),
         ItemFault::MapperParsing => item_error(
             op,
@@ -795,7 +798,6 @@ fn item_fault(op: BulkAction, index: &str, id: &str, f: ItemFault, src: Option<V
             400,
             "mapper_parsing_exception",
             format!("failed to parse document with id '{id}'"),
-            src,
         ),
     }
 }
@@ -809,7 +811,6 @@ fn item_success(
     seq_no: u64,
     result: &str,
     status: u16,
-    source: Option<Value>,
 ) -> ItemOut {
     let shards = if result == "noop" {
         json!({"total": 0, "successful": 0, "failed": 0})
@@ -824,7 +825,6 @@ fn item_success(
             status,
             result: Some(result.to_owned()),
             error_type: None,
-            source,
         },
         json: json!({
             op.as_str(): {
@@ -883,14 +883,13 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
             format!("fk{:018}", st.id_counter)
         }
     };
-    let source = op.source.as_ref().and_then(|s| s.as_ref().ok().cloned());
 
     let index_fault = st
         .index_item_plans
         .get_mut(&index)
         .and_then(FaultPlan::next);
     if let Some(f) = index_fault.or_else(|| st.item_plan.next()) {
-        return item_fault(action, &index, &id, f, source);
+        return item_fault(action, &index, &id, f);
     }
 
     let live = st
@@ -914,7 +913,6 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
                             "failed to parse, document is empty or not an object: found [{}]",
                             token_name(&v)
                         ),
-                        Some(v),
                     );
                 }
                 _ => {
@@ -925,12 +923,11 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
                         400,
                         "mapper_parsing_exception",
                         "failed to parse".to_owned(),
-                        None,
                     );
                 }
             };
             if st.rejected_by_predicate(&index, &doc) {
-                return item_fault(action, &index, &id, ItemFault::MapperParsing, Some(doc));
+                return item_fault(action, &index, &id, ItemFault::MapperParsing);
             }
             if action == BulkAction::Create
                 && let Some(existing) = &live
@@ -945,28 +942,21 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
                         "[{id}]: version conflict, document already exists (current version [{}])",
                         existing.version
                     ),
-                    Some(doc),
                 );
             }
-            let (version, seq_no, created) = write_doc(st, &index, &id, doc.clone());
+            let (version, seq_no, created) = write_doc(st, &index, &id, doc);
             let (result, status) = if created {
                 ("created", 201)
             } else {
                 ("updated", 200)
             };
-            item_success(
-                action,
-                &index,
-                &id,
-                version,
-                seq_no,
-                result,
-                status,
-                Some(doc),
-            )
+            item_success(action, &index, &id, version, seq_no, result, status)
         }
         BulkAction::Update => {
-            let body = source.clone().unwrap_or(Value::Null);
+            let body = match &op.source {
+                Some(Ok(body)) => body.clone(),
+                _ => Value::Null,
+            };
             if body.get("script").is_some() {
                 return item_error(
                     action,
@@ -975,7 +965,6 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
                     400,
                     "illegal_argument_exception",
                     "scripted updates are not supported by the fake".to_owned(),
-                    source,
                 );
             }
             let doc = body.get("doc").cloned();
@@ -983,7 +972,7 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
             let doc_as_upsert = body.get("doc_as_upsert").and_then(Value::as_bool) == Some(true);
             for candidate in [&doc, &upsert].into_iter().flatten() {
                 if st.rejected_by_predicate(&index, candidate) {
-                    return item_fault(action, &index, &id, ItemFault::MapperParsing, source);
+                    return item_fault(action, &index, &id, ItemFault::MapperParsing);
                 }
             }
             match live {
@@ -996,7 +985,6 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
                             400,
                             "action_request_validation_exception",
                             "Validation Failed: 1: script or doc is missing;".to_owned(),
-                            source,
                         );
                     };
                     let mut merged = existing.source.clone();
@@ -1010,11 +998,10 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
                             existing.seq_no,
                             "noop",
                             200,
-                            source,
                         );
                     }
                     let (version, seq_no, _) = write_doc(st, &index, &id, merged);
-                    item_success(action, &index, &id, version, seq_no, "updated", 200, source)
+                    item_success(action, &index, &id, version, seq_no, "updated", 200)
                 }
                 None => {
                     let new_doc = match (upsert, doc) {
@@ -1028,12 +1015,11 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
                                 404,
                                 "document_missing_exception",
                                 format!("[{id}]: document missing"),
-                                source,
                             );
                         }
                     };
                     let (version, seq_no, _) = write_doc(st, &index, &id, new_doc);
-                    item_success(action, &index, &id, version, seq_no, "created", 201, source)
+                    item_success(action, &index, &id, version, seq_no, "created", 201)
                 }
             }
         }
@@ -1045,9 +1031,9 @@ fn execute(st: &mut BulkState, op: Op) -> ItemOut {
                     doc.version += 1;
                     doc.seq_no = seq_no;
                     let version = doc.version;
-                    item_success(action, &index, &id, version, seq_no, "deleted", 200, None)
+                    item_success(action, &index, &id, version, seq_no, "deleted", 200)
                 }
-                _ => item_success(action, &index, &id, 1, seq_no, "not_found", 404, None),
+                _ => item_success(action, &index, &id, 1, seq_no, "not_found", 404),
             }
         }
     }

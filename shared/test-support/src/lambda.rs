@@ -2,11 +2,16 @@
 //! binaries as Lambda would (the real `lambda_runtime` client loop, environment, invoke API).
 //! Started from the project's `.venv`; killed with its whole process group on drop.
 
+// prctl/getppid/_exit between fork and exec, kill of the process group on drop.
+#![allow(unsafe_code)]
+
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::NeedsSetup;
 
 pub struct LambdaWatch {
     child: Child,
@@ -24,13 +29,10 @@ fn cargo_lambda() -> PathBuf {
 
 impl LambdaWatch {
     /// Starts the emulator with `env` for the functions; returns when it accepts invocations.
-    pub fn start(env: &[(String, String)]) -> LambdaWatch {
+    /// Without cargo-lambda installed, a [`NeedsSetup`] error naming `make setup`.
+    pub fn start(env: &[(String, String)]) -> Result<LambdaWatch, NeedsSetup> {
         let binary = cargo_lambda();
-        assert!(
-            binary.exists(),
-            "{} not found: run `make setup`",
-            binary.display()
-        );
+        NeedsSetup::check("cargo-lambda", &binary)?;
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -79,7 +81,7 @@ impl LambdaWatch {
                 );
             }
             if TcpStream::connect_timeout(&address.into(), Duration::from_millis(200)).is_ok() {
-                return watch;
+                return Ok(watch);
             }
             std::thread::sleep(Duration::from_millis(100));
         }

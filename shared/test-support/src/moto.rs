@@ -6,6 +6,9 @@
 //!   `PR_SET_PDEATHSIG`. That signal fires when the *thread* that forked the child exits, so every
 //!   server is forked by one spawner thread that lives as long as the process.
 
+// prctl/getppid/_exit between fork and exec: a server dies with the test process.
+#![allow(unsafe_code)]
+
 use std::fs::File;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
@@ -16,13 +19,11 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use fleetwatch_aws::AwsClients;
+use crate::NeedsSetup;
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-const REGION: &str = "us-east-1";
+/// The region every client of a test server uses.
+pub const REGION: &str = "us-east-1";
 
 /// A running moto server, killed on drop.
 pub struct MotoServer {
@@ -34,15 +35,12 @@ pub struct MotoServer {
 impl MotoServer {
     /// Starts moto on a free loopback port and waits until it answers.
     ///
-    /// Panics (failing the test) when moto is not installed (`make setup`) or does not start;
-    /// the message includes moto's own output.
-    pub fn start() -> MotoServer {
-        let python = python();
-        assert!(
-            python.exists(),
-            "{} not found: run `make setup` to install moto into the project's .venv",
-            python.display()
-        );
+    /// Without moto installed, a [`NeedsSetup`] error naming `make setup` (the test returns it
+    /// and fails with that one line). Panics when moto is installed but does not start; the
+    /// message includes moto's own output.
+    pub fn start() -> Result<MotoServer, NeedsSetup> {
+        let python = Self::python();
+        NeedsSetup::check("moto", &python)?;
         // The port is free when we look; another process could take it before moto binds, so a
         // server that exits at once is retried on a new port.
         let mut last_error = String::new();
@@ -60,7 +58,7 @@ impl MotoServer {
             let child = spawn_tied_to_process(command).expect("spawning moto");
             let mut server = MotoServer { child, port, log };
             match server.wait_until_ready() {
-                Ok(()) => return server,
+                Ok(()) => return Ok(server),
                 Err(error) => last_error = error,
             }
         }
@@ -103,84 +101,6 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// SDK configuration for this server: its endpoint, a region, static test credentials and no
-    /// retries (moto answers unimplemented operations with 500; a test should fail fast).
-    pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new(REGION))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "testing", "testing", None, None, "moto",
-            )))
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await
-    }
-
-    /// The project's client factory pointed at this server, configured exactly as a function
-    /// configures it from `AWS_ENDPOINT_URL`.
-    pub async fn clients(&self) -> AwsClients {
-        AwsClients::from_sdk_config(self.sdk_config().await)
-    }
-
-    /// Creates an SQS queue; its URL.
-    pub async fn create_queue(&self, name: &str) -> String {
-        self.clients()
-            .await
-            .sqs()
-            .create_queue()
-            .queue_name(name)
-            .send()
-            .await
-            .expect("CreateQueue")
-            .queue_url
-            .expect("CreateQueue answers a URL")
-    }
-
-    /// Creates a table with the schema of `template.yaml`'s state table (`pk` string key,
-    /// `expires_at` TTL attribute).
-    pub async fn create_state_table(&self, name: &str) {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-            TimeToLiveSpecification,
-        };
-        let client = self.clients().await.dynamodb();
-        client
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("complete attribute definition"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("complete key schema"),
-            )
-            .send()
-            .await
-            .expect("creating the state table in moto");
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .attribute_name("expires_at")
-                    .enabled(true)
-                    .build()
-                    .expect("complete TTL specification"),
-            )
-            .send()
-            .await
-            .expect("enabling TTL in moto");
-    }
-
     /// The environment a function process needs to talk to this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -193,20 +113,23 @@ impl MotoServer {
     }
 }
 
+impl MotoServer {
+    /// `.venv/bin/python` at the workspace root (where `make setup` installs moto), unless
+    /// `FLEETWATCH_PYTHON` names another interpreter.
+    pub fn python() -> PathBuf {
+        if let Some(python) = std::env::var_os("FLEETWATCH_PYTHON") {
+            return python.into();
+        }
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
+    }
+}
+
 impl Drop for MotoServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
     }
-}
-
-/// `.venv/bin/python` at the workspace root, unless `FLEETWATCH_PYTHON` names another interpreter.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("FLEETWATCH_PYTHON") {
-        return python.into();
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
 }
 
 fn free_port() -> u16 {

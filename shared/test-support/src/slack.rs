@@ -62,13 +62,21 @@
 //! # Recording
 //!
 //! Every request is recorded ([`SlackRequest`]: method, path, Authorization, Content-Type, raw
-//! body, parsed JSON, arrival [`Instant`], the answer), and so is every accepted message
+//! body, parsed JSON, arrival time, the answer), and so is every accepted message
 //! ([`SlackMessage`]). Accessors return clones.
+//!
+//! # Time
+//!
+//! Arrival times and the per-channel rate limit read the fake's clock: the real one by default,
+//! or the test's own ([`SlackFake::start_with_clock`]), so a client paced by an injected clock is
+//! judged on the same time line without anyone waiting.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
+
+use fleetwatch_ports::{SharedClock, SystemClock};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -544,7 +552,7 @@ pub struct SlackRequest {
     /// Arrival order, from 0.
     pub seq: usize,
     /// Arrival time.
-    pub at: Instant,
+    pub at: SystemTime,
     pub method: String,
     pub path: String,
     pub route: SlackRoute,
@@ -573,7 +581,7 @@ pub enum Via {
 /// A message's content after one `chat.update` was applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageUpdate {
-    pub at: Instant,
+    pub at: SystemTime,
     pub text: Option<String>,
     pub blocks: Option<Value>,
     pub attachments: Option<Value>,
@@ -597,7 +605,7 @@ pub struct SlackMessage {
     /// The payload as first posted.
     pub payload: Value,
     pub via: Via,
-    pub posted_at: Instant,
+    pub posted_at: SystemTime,
     /// Updates applied, oldest first.
     pub updates: Vec<MessageUpdate>,
 }
@@ -628,7 +636,7 @@ struct SlackState {
     plans: HashMap<SlackTarget, FaultPlan<SlackFault>>,
     ts_micros: u64,
     min_interval: Option<Duration>,
-    last_accepted: HashMap<String, Instant>,
+    last_accepted: HashMap<String, SystemTime>,
     webhook_counter: u32,
 }
 
@@ -671,10 +679,10 @@ impl SlackState {
     }
 
     /// `Some(retry_after_secs)` when the channel's minimum interval is not over yet.
-    fn channel_rate_limited(&self, channel_id: &str, now: Instant) -> Option<u64> {
+    fn channel_rate_limited(&self, channel_id: &str, now: SystemTime) -> Option<u64> {
         let min = self.min_interval?;
         let last = self.last_accepted.get(channel_id)?;
-        let elapsed = now.saturating_duration_since(*last);
+        let elapsed = now.duration_since(*last).unwrap_or_default();
         if elapsed >= min {
             return None;
         }
@@ -696,6 +704,7 @@ fn channel_name(name: &str) -> String {
 #[derive(Debug)]
 struct Shared {
     state: Mutex<SlackState>,
+    clock: SharedClock,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,9 +730,19 @@ impl SlackFake {
         Self::try_start().expect("start the Slack fake on 127.0.0.1")
     }
 
+    /// Starts the fake with the test's clock (arrival times, the per-channel rate limit).
+    pub fn start_with_clock(clock: SharedClock) -> Self {
+        Self::try_start_with_clock(clock).expect("start the Slack fake on 127.0.0.1")
+    }
+
     /// Starts the fake; returns once it accepts connections.
     pub fn try_start() -> std::io::Result<Self> {
+        Self::try_start_with_clock(SystemClock::shared())
+    }
+
+    fn try_start_with_clock(clock: SharedClock) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
+            clock,
             state: Mutex::new(SlackState {
                 tokens: vec![Self::DEFAULT_TOKEN.to_owned()],
                 channels: Vec::new(),
@@ -910,7 +929,7 @@ impl SlackFake {
 
     /// Arrival instants of every request addressed to a destination (accepted or not), to check
     /// a client's pace.
-    pub fn arrivals(&self, destination: &str) -> Vec<Instant> {
+    pub fn arrivals(&self, destination: &str) -> Vec<SystemTime> {
         self.requests_to(destination).iter().map(|r| r.at).collect()
     }
 
@@ -1023,7 +1042,7 @@ impl SlackFake {
 // ---------------------------------------------------------------------------------------------
 
 struct Incoming {
-    at: Instant,
+    at: SystemTime,
     method: String,
     path: String,
     authorization: Option<String>,
@@ -1040,7 +1059,7 @@ struct Handled {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let at = Instant::now();
+    let at = shared.clock.now();
     let (parts, body) = req.into_parts();
     let header_str = |name: header::HeaderName| {
         parts

@@ -1,0 +1,317 @@
+//! The alb-logs function's configuration, read from environment variables (set by
+//! `template.yaml`). Pure: the caller passes the lookup, so tests need no process environment.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use fleetwatch_alb::encode::Format;
+
+use crate::keys::normalize_prefix;
+use crate::outputs::TableFormat;
+use crate::thresholds::Thresholds;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlbLogsConfig {
+    pub search: Option<SearchConfig>,
+    pub table: Option<TableConfig>,
+    pub errors_bucket: String,
+    pub errors_prefix: String,
+    pub thresholds: Thresholds,
+    pub alerts_queue_url: Option<String>,
+    pub poison_queue_url: Option<String>,
+    pub work_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchConfig {
+    pub endpoint: String,
+    pub index: String,
+    pub op: SearchOperation,
+    pub format: Format,
+    pub auth: SearchAuth,
+}
+
+/// `create` for data streams (a duplicate id is refused: already indexed), `index` for plain
+/// indices (a duplicate id overwrites).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchOperation {
+    Create,
+    Index,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchAuth {
+    None,
+    /// The password is read from this SSM SecureString parameter at cold start.
+    Basic {
+        user: String,
+        password_parameter: String,
+    },
+    /// `es` (OpenSearch Service domain) or `aoss` (Serverless).
+    SigV4 {
+        service: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableConfig {
+    pub bucket: String,
+    pub prefix: String,
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is required{why}")]
+    Missing {
+        name: &'static str,
+        why: &'static str,
+    },
+    #[error("{name}={value:?} is not valid: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+pub const SEARCH_ENDPOINT: &str = "FLEETWATCH_SEARCH_ENDPOINT";
+pub const SEARCH_INDEX: &str = "FLEETWATCH_SEARCH_INDEX";
+pub const SEARCH_OP: &str = "FLEETWATCH_SEARCH_OP";
+pub const SEARCH_FORMAT: &str = "FLEETWATCH_SEARCH_FORMAT";
+pub const SEARCH_AUTH: &str = "FLEETWATCH_SEARCH_AUTH";
+pub const SEARCH_USER: &str = "FLEETWATCH_SEARCH_USER";
+pub const SEARCH_PASSWORD_PARAMETER: &str = "FLEETWATCH_SEARCH_PASSWORD_PARAMETER";
+pub const SEARCH_SIGV4_SERVICE: &str = "FLEETWATCH_SEARCH_SIGV4_SERVICE";
+pub const OUTPUT_BUCKET: &str = "FLEETWATCH_OUTPUT_BUCKET";
+pub const OUTPUT_PREFIX: &str = "FLEETWATCH_OUTPUT_PREFIX";
+pub const OUTPUT_FORMAT: &str = "FLEETWATCH_OUTPUT_FORMAT";
+pub const ERRORS_BUCKET: &str = "FLEETWATCH_ERRORS_BUCKET";
+pub const ERRORS_PREFIX: &str = "FLEETWATCH_ERRORS_PREFIX";
+pub use fleetwatch_ports::env::ALERTS_QUEUE_URL;
+pub const POISON_QUEUE_URL: &str = "FLEETWATCH_POISON_QUEUE_URL";
+pub const ALERT_5XX_RATIO: &str = "FLEETWATCH_ALERT_5XX_RATIO";
+pub const ALERT_MIN_REQUESTS: &str = "FLEETWATCH_ALERT_MIN_REQUESTS";
+pub const ALERT_ELB_5XX_COUNT: &str = "FLEETWATCH_ALERT_ELB_5XX_COUNT";
+pub const ALERT_P99_SECONDS: &str = "FLEETWATCH_ALERT_P99_SECONDS";
+pub const WORK_DIR: &str = "FLEETWATCH_WORK_DIR";
+
+impl AlbLogsConfig {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let search = match get(SEARCH_ENDPOINT) {
+            None => None,
+            Some(endpoint) => Some(SearchConfig {
+                endpoint,
+                index: get(SEARCH_INDEX).unwrap_or_else(|| "logs-aws.elb-default".into()),
+                op: match get(SEARCH_OP).as_deref() {
+                    None | Some("create") => SearchOperation::Create,
+                    Some("index") => SearchOperation::Index,
+                    Some(other) => return Err(invalid(SEARCH_OP, other, "create or index")),
+                },
+                format: parse_or(&get, SEARCH_FORMAT, Format::Ecs, "ecs, vrl or flat")?,
+                auth: match get(SEARCH_AUTH).as_deref() {
+                    None | Some("none") => SearchAuth::None,
+                    Some("basic") => SearchAuth::Basic {
+                        user: get(SEARCH_USER).ok_or(ConfigError::Missing {
+                            name: SEARCH_USER,
+                            why: " with basic authentication",
+                        })?,
+                        password_parameter: get(SEARCH_PASSWORD_PARAMETER).ok_or(
+                            ConfigError::Missing {
+                                name: SEARCH_PASSWORD_PARAMETER,
+                                why: " with basic authentication",
+                            },
+                        )?,
+                    },
+                    Some("sigv4") => SearchAuth::SigV4 {
+                        service: get(SEARCH_SIGV4_SERVICE).unwrap_or_else(|| "es".into()),
+                    },
+                    Some(other) => {
+                        return Err(invalid(SEARCH_AUTH, other, "none, basic or sigv4"));
+                    }
+                },
+            }),
+        };
+        let table = match get(OUTPUT_BUCKET) {
+            None => None,
+            Some(bucket) => Some(TableConfig {
+                bucket,
+                prefix: normalize_prefix(&get(OUTPUT_PREFIX).unwrap_or_else(|| "alb".into())),
+                format: match get(OUTPUT_FORMAT).as_deref() {
+                    None | Some("parquet") => TableFormat::Parquet,
+                    Some("ndjson") | Some("json") => TableFormat::NdjsonGz,
+                    Some(other) => return Err(invalid(OUTPUT_FORMAT, other, "parquet or ndjson")),
+                },
+            }),
+        };
+        if search.is_none() && table.is_none() {
+            return Err(ConfigError::Missing {
+                name: SEARCH_ENDPOINT,
+                why: " (or FLEETWATCH_OUTPUT_BUCKET): with neither, the logs would go nowhere",
+            });
+        }
+        let errors_bucket = get(ERRORS_BUCKET)
+            .or_else(|| table.as_ref().map(|t| t.bucket.clone()))
+            .ok_or(ConfigError::Missing {
+                name: ERRORS_BUCKET,
+                why: " when FLEETWATCH_OUTPUT_BUCKET is not set: unparseable lines must go somewhere",
+            })?;
+        let defaults = Thresholds::default();
+        Ok(Self {
+            search,
+            table,
+            errors_bucket,
+            errors_prefix: normalize_prefix(
+                &get(ERRORS_PREFIX).unwrap_or_else(|| "alb-errors".into()),
+            ),
+            thresholds: Thresholds {
+                five_xx_ratio: parse_or(
+                    &get,
+                    ALERT_5XX_RATIO,
+                    defaults.five_xx_ratio,
+                    "a ratio such as 0.05",
+                )?,
+                min_requests: parse_or(
+                    &get,
+                    ALERT_MIN_REQUESTS,
+                    defaults.min_requests,
+                    "a whole number",
+                )?,
+                elb_5xx_count: parse_or(
+                    &get,
+                    ALERT_ELB_5XX_COUNT,
+                    defaults.elb_5xx_count,
+                    "a whole number",
+                )?,
+                p99_latency_seconds: parse_or(
+                    &get,
+                    ALERT_P99_SECONDS,
+                    defaults.p99_latency_seconds,
+                    "seconds, such as 2.5",
+                )?,
+            },
+            alerts_queue_url: get(ALERTS_QUEUE_URL),
+            poison_queue_url: get(POISON_QUEUE_URL),
+            // Lambda's writable directory; the lookup, not this crate, reads the environment.
+            work_dir: get(WORK_DIR)
+                .or_else(|| get("TMPDIR"))
+                .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
+        })
+    }
+}
+
+fn invalid(name: &'static str, value: &str, expected: &'static str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: value.to_string(),
+        expected,
+    }
+}
+
+fn parse_or<T: FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| invalid(name, &value, expected)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<AlbLogsConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AlbLogsConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_with_an_output_bucket_only() {
+        let c = config(&[(OUTPUT_BUCKET, "out")]).unwrap();
+        assert_eq!(c.search, None);
+        assert_eq!(
+            c.table,
+            Some(TableConfig {
+                bucket: "out".into(),
+                prefix: "alb/".into(),
+                format: TableFormat::Parquet
+            })
+        );
+        assert_eq!(
+            (c.errors_bucket.as_str(), c.errors_prefix.as_str()),
+            ("out", "alb-errors/")
+        );
+        assert_eq!(c.thresholds, Thresholds::default());
+    }
+
+    #[test]
+    fn search_with_basic_auth_and_custom_thresholds() {
+        let c = config(&[
+            (SEARCH_ENDPOINT, "https://es.internal:9200"),
+            (SEARCH_OP, "index"),
+            (SEARCH_FORMAT, "vrl"),
+            (SEARCH_AUTH, "basic"),
+            (SEARCH_USER, "elastic"),
+            (SEARCH_PASSWORD_PARAMETER, "/fleetwatch/es-password"),
+            (ERRORS_BUCKET, "errs"),
+            (ALERT_5XX_RATIO, "0.1"),
+        ])
+        .unwrap();
+        let search = c.search.unwrap();
+        assert_eq!(
+            (search.op, search.format),
+            (SearchOperation::Index, Format::Vrl)
+        );
+        assert_eq!(
+            search.auth,
+            SearchAuth::Basic {
+                user: "elastic".into(),
+                password_parameter: "/fleetwatch/es-password".into()
+            }
+        );
+        assert_eq!(c.thresholds.five_xx_ratio, 0.1);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "FLEETWATCH_SEARCH_ENDPOINT is required"),
+            (
+                &[(SEARCH_ENDPOINT, "http://x")],
+                "FLEETWATCH_ERRORS_BUCKET is required",
+            ),
+            (
+                &[(OUTPUT_BUCKET, "o"), (OUTPUT_FORMAT, "csv")],
+                "FLEETWATCH_OUTPUT_FORMAT=\"csv\"",
+            ),
+            (
+                &[(OUTPUT_BUCKET, "o"), (ALERT_MIN_REQUESTS, "lots")],
+                "FLEETWATCH_ALERT_MIN_REQUESTS=\"lots\"",
+            ),
+            (
+                &[
+                    (SEARCH_ENDPOINT, "http://x"),
+                    (OUTPUT_BUCKET, "o"),
+                    (SEARCH_AUTH, "basic"),
+                ],
+                "FLEETWATCH_SEARCH_USER is required",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let error = config(pairs).unwrap_err().to_string();
+            assert!(error.contains(expected), "{pairs:?}: {error}");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The slack-fanout function's application: routed alerts delivered to Slack.
+//!
+//! [`Engine::deliver`] takes the deliveries routing decided (alert x destination), and for each
+//! one records exactly one fate in the state table: sent, already sent (a redelivery), dropped
+//! as a duplicate within its dedup window, dead-lettered with the reason, or handed back to the
+//! queue (rate limit beyond the invocation's time, Slack unavailable). [`FanoutHandler`] turns
+//! an invocation (SQS batch, Function URL request) into that work.
+//!
+//! No AWS SDK and no HTTP client here: the engine posts through its [`SlackTransport`] port
+//! (`fleetwatch-slack` is the HTTPS adapter), keeps records through the shared `StateStore` and
+//! parks through a `MessageQueue`; time (pacing, `Retry-After`, deadlines, TTLs) comes from an
+//! injected clock.
+
+mod config;
+mod engine;
+mod handler;
+mod intake;
+mod pacer;
+mod records;
+mod transport;
+
+pub use config::{
+    DEAD_LETTER_QUEUE_URL, DIGEST_THRESHOLD, FanoutConfig, ROUTING_FILE, ROUTING_PARAMETER,
+    RoutingSource, SLACK_API_BASE, WEBHOOK_TOKEN_PARAMETER, WiringError, load_routing,
+    resolve_destinations, resolve_target, webhook_token,
+};
+pub use engine::{Delivery, Destination, Engine, Outcome, Settings, Target, WorkItem};
+pub use handler::{FanoutError, FanoutHandler, NAMESPACE};
+pub use intake::{Planned, plan_message};
+pub use pacer::Pacer;
+pub use records::{DeliveryState, delivery_key};
+pub use transport::{PostedMessage, SlackError, SlackTransport};

@@ -1,3 +1,0 @@
-//! Checks shared by the integration suites.
-
-pub mod template_rules;
