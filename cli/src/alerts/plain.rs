@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use fleetwatch_alerts::SlackMessage;
-use fleetwatch_alerts::render::slack::{Block, Element, Text};
+use fleetwatch_alerts::{Block, Element, Text};
 
 /// The message, every line ending with a newline; card lines are indented by two spaces.
 pub fn layout(message: &SlackMessage) -> String {

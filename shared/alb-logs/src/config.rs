@@ -99,52 +99,8 @@ pub const WORK_DIR: &str = "FLEETWATCH_WORK_DIR";
 impl AlbLogsConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let search = match get(SEARCH_ENDPOINT) {
-            None => None,
-            Some(endpoint) => Some(SearchConfig {
-                endpoint,
-                index: get(SEARCH_INDEX).unwrap_or_else(|| "logs-aws.elb-default".into()),
-                op: match get(SEARCH_OP).as_deref() {
-                    None | Some("create") => SearchOperation::Create,
-                    Some("index") => SearchOperation::Index,
-                    Some(other) => return Err(invalid(SEARCH_OP, other, "create or index")),
-                },
-                format: parse_or(&get, SEARCH_FORMAT, Format::Ecs, "ecs, vrl or flat")?,
-                auth: match get(SEARCH_AUTH).as_deref() {
-                    None | Some("none") => SearchAuth::None,
-                    Some("basic") => SearchAuth::Basic {
-                        user: get(SEARCH_USER).ok_or(ConfigError::Missing {
-                            name: SEARCH_USER,
-                            why: " with basic authentication",
-                        })?,
-                        password_parameter: get(SEARCH_PASSWORD_PARAMETER).ok_or(
-                            ConfigError::Missing {
-                                name: SEARCH_PASSWORD_PARAMETER,
-                                why: " with basic authentication",
-                            },
-                        )?,
-                    },
-                    Some("sigv4") => SearchAuth::SigV4 {
-                        service: get(SEARCH_SIGV4_SERVICE).unwrap_or_else(|| "es".into()),
-                    },
-                    Some(other) => {
-                        return Err(invalid(SEARCH_AUTH, other, "none, basic or sigv4"));
-                    }
-                },
-            }),
-        };
-        let table = match get(OUTPUT_BUCKET) {
-            None => None,
-            Some(bucket) => Some(TableConfig {
-                bucket,
-                prefix: normalize_prefix(&get(OUTPUT_PREFIX).unwrap_or_else(|| "alb".into())),
-                format: match get(OUTPUT_FORMAT).as_deref() {
-                    None | Some("parquet") => TableFormat::Parquet,
-                    Some("ndjson") | Some("json") => TableFormat::NdjsonGz,
-                    Some(other) => return Err(invalid(OUTPUT_FORMAT, other, "parquet or ndjson")),
-                },
-            }),
-        };
+        let search = search_config(&get)?;
+        let table = table_config(&get)?;
         if search.is_none() && table.is_none() {
             return Err(ConfigError::Missing {
                 name: SEARCH_ENDPOINT,
@@ -157,7 +113,6 @@ impl AlbLogsConfig {
                 name: ERRORS_BUCKET,
                 why: " when FLEETWATCH_OUTPUT_BUCKET is not set: unparseable lines must go somewhere",
             })?;
-        let defaults = Thresholds::default();
         Ok(Self {
             search,
             table,
@@ -165,32 +120,7 @@ impl AlbLogsConfig {
             errors_prefix: normalize_prefix(
                 &get(ERRORS_PREFIX).unwrap_or_else(|| "alb-errors".into()),
             ),
-            thresholds: Thresholds {
-                five_xx_ratio: parse_or(
-                    &get,
-                    ALERT_5XX_RATIO,
-                    defaults.five_xx_ratio,
-                    "a ratio such as 0.05",
-                )?,
-                min_requests: parse_or(
-                    &get,
-                    ALERT_MIN_REQUESTS,
-                    defaults.min_requests,
-                    "a whole number",
-                )?,
-                elb_5xx_count: parse_or(
-                    &get,
-                    ALERT_ELB_5XX_COUNT,
-                    defaults.elb_5xx_count,
-                    "a whole number",
-                )?,
-                p99_latency_seconds: parse_or(
-                    &get,
-                    ALERT_P99_SECONDS,
-                    defaults.p99_latency_seconds,
-                    "seconds, such as 2.5",
-                )?,
-            },
+            thresholds: thresholds(&get)?,
             alerts_queue_url: get(ALERTS_QUEUE_URL),
             poison_queue_url: get(POISON_QUEUE_URL),
             // Lambda's writable directory; the lookup, not this crate, reads the environment.
@@ -199,6 +129,92 @@ impl AlbLogsConfig {
                 .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
         })
     }
+}
+
+/// The search cluster, when an endpoint is set.
+fn search_config(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<SearchConfig>, ConfigError> {
+    let Some(endpoint) = get(SEARCH_ENDPOINT) else {
+        return Ok(None);
+    };
+    Ok(Some(SearchConfig {
+        endpoint,
+        index: get(SEARCH_INDEX).unwrap_or_else(|| "logs-aws.elb-default".into()),
+        op: match get(SEARCH_OP).as_deref() {
+            None | Some("create") => SearchOperation::Create,
+            Some("index") => SearchOperation::Index,
+            Some(other) => return Err(invalid(SEARCH_OP, other, "create or index")),
+        },
+        format: parse_or(get, SEARCH_FORMAT, Format::Ecs, "ecs, vrl or flat")?,
+        auth: search_auth(get)?,
+    }))
+}
+
+fn search_auth(get: &impl Fn(&str) -> Option<String>) -> Result<SearchAuth, ConfigError> {
+    let with_basic = |name| {
+        get(name).ok_or(ConfigError::Missing {
+            name,
+            why: " with basic authentication",
+        })
+    };
+    match get(SEARCH_AUTH).as_deref() {
+        None | Some("none") => Ok(SearchAuth::None),
+        Some("basic") => Ok(SearchAuth::Basic {
+            user: with_basic(SEARCH_USER)?,
+            password_parameter: with_basic(SEARCH_PASSWORD_PARAMETER)?,
+        }),
+        Some("sigv4") => Ok(SearchAuth::SigV4 {
+            service: get(SEARCH_SIGV4_SERVICE).unwrap_or_else(|| "es".into()),
+        }),
+        Some(other) => Err(invalid(SEARCH_AUTH, other, "none, basic or sigv4")),
+    }
+}
+
+/// The table (Athena) output, when an output bucket is set.
+fn table_config(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TableConfig>, ConfigError> {
+    let Some(bucket) = get(OUTPUT_BUCKET) else {
+        return Ok(None);
+    };
+    Ok(Some(TableConfig {
+        bucket,
+        prefix: normalize_prefix(&get(OUTPUT_PREFIX).unwrap_or_else(|| "alb".into())),
+        format: match get(OUTPUT_FORMAT).as_deref() {
+            None | Some("parquet") => TableFormat::Parquet,
+            Some("ndjson") | Some("json") => TableFormat::NdjsonGz,
+            Some(other) => return Err(invalid(OUTPUT_FORMAT, other, "parquet or ndjson")),
+        },
+    }))
+}
+
+fn thresholds(get: &impl Fn(&str) -> Option<String>) -> Result<Thresholds, ConfigError> {
+    let defaults = Thresholds::default();
+    Ok(Thresholds {
+        five_xx_ratio: parse_or(
+            get,
+            ALERT_5XX_RATIO,
+            defaults.five_xx_ratio,
+            "a ratio such as 0.05",
+        )?,
+        min_requests: parse_or(
+            get,
+            ALERT_MIN_REQUESTS,
+            defaults.min_requests,
+            "a whole number",
+        )?,
+        elb_5xx_count: parse_or(
+            get,
+            ALERT_ELB_5XX_COUNT,
+            defaults.elb_5xx_count,
+            "a whole number",
+        )?,
+        p99_latency_seconds: parse_or(
+            get,
+            ALERT_P99_SECONDS,
+            defaults.p99_latency_seconds,
+            "seconds, such as 2.5",
+        )?,
+    })
 }
 
 fn invalid(name: &'static str, value: &str, expected: &'static str) -> ConfigError {

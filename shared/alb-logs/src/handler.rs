@@ -205,3 +205,174 @@ fn summary(report: &ObjectReport) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The whole job on in-memory adapters: an SQS batch in, documents, table output, dead
+    //! letters, threshold alerts and metrics out; no AWS, no network.
+
+    use std::sync::Arc;
+
+    use fleetwatch_ports::{ManualClock, MemoryQueue, MetricLines};
+    use serde_json::json;
+
+    use super::*;
+    use crate::outputs::TableFormat;
+    use crate::pass::PassConfig;
+    use crate::sinks::MemoryDocuments;
+    use crate::source::MemoryObjectSource;
+    use crate::store::MemoryStore;
+
+    const KEY: &str = "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/123456789012_elasticloadbalancing_eu-west-1_app.web.50dc6c495c0c9188_20261125T1005Z_10.0.1.7_in0mem0y.log";
+
+    /// 200 access lines, a third of them 503 (the 5xx-ratio alert fires), and two broken ones.
+    fn log_object() -> String {
+        let mut text = String::new();
+        for n in 0..200 {
+            let status = if n % 3 == 0 { 503 } else { 200 };
+            text.push_str(&format!(
+                "http 2026-11-25T10:05:{s:02}.000000Z app/web/50dc6c495c0c9188 203.0.113.{c}:4{n:04} 10.0.1.7:8080 0.001 0.020 0.000 {status} {status} 120 512 \"GET http://shop.example.com:80/p/{n} HTTP/1.1\" \"curl/8.5.0\" - - arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067 \"Root=1-6743a1b0-{n:024x}\" \"-\" \"-\" 0 2026-11-25T10:05:{s:02}.000000Z \"forward\" \"-\" \"-\" \"10.0.1.7:8080\" \"{status}\" \"-\" \"-\" TID_{n:032x}\n",
+                s = n % 60,
+                c = n % 250,
+            ));
+        }
+        text.push_str("not a load balancer line\nhttp 2026-11-25T10:05:00.000000Z truncated\n");
+        text
+    }
+
+    struct InMemory {
+        handler: Handler<MemoryObjectSource, MemoryDocuments, MemoryStore, MemoryQueue>,
+        documents: MemoryDocuments,
+        metrics: MetricLines,
+        _work: tempfile::TempDir,
+    }
+
+    fn in_memory() -> InMemory {
+        let work = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::at_epoch_seconds(1_795_000_000));
+        let (metrics_sink, metrics) = MetricsSink::memory(clock);
+        let mut pass = PassConfig::new(work.path());
+        pass.table_format = Some(TableFormat::NdjsonGz);
+        let source = MemoryObjectSource::default();
+        source.put("logs", KEY, "etag-1", log_object());
+        let documents = MemoryDocuments::default();
+        let handler = Handler {
+            pipeline: Pipeline {
+                pass: Arc::new(pass),
+                search: documents.clone(),
+                table: Some((MemoryStore::default(), "alb/".into())),
+                errors: (MemoryStore::default(), "alb-errors/".into()),
+            },
+            source,
+            alerts: Some(MemoryQueue::default()),
+            poison: Some(MemoryQueue::default()),
+            thresholds: Thresholds::default(),
+            metrics: metrics_sink,
+        };
+        InMemory {
+            handler,
+            documents,
+            metrics,
+            _work: work,
+        }
+    }
+
+    fn sqs_event(bodies: &[Value]) -> Value {
+        let records: Vec<Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                json!({"messageId": format!("m{i}"), "eventSource": "aws:sqs", "body": body.to_string()})
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    fn notification(key: &str) -> Value {
+        json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": "logs"}, "object": {"key": key, "size": 1}}}]})
+    }
+
+    #[tokio::test]
+    async fn an_sqs_batch_runs_the_whole_job_on_in_memory_adapters() {
+        let job = in_memory();
+        let event = sqs_event(&[notification(KEY), json!("not a notification")]);
+        let answer = job.handler.handle(event.clone()).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+
+        let documents = job.documents.documents();
+        assert_eq!(documents.len(), 200, "one document per good line");
+        let (table_store, _) = job.handler.pipeline.table.as_ref().unwrap();
+        let tables: Vec<String> = table_store.files().into_keys().collect();
+        assert_eq!(tables.len(), 1);
+        assert!(
+            tables[0].starts_with("alb/access/year=2026/month=11/day=25/elb=web/"),
+            "{tables:?}"
+        );
+        let errors: Vec<String> = job.handler.pipeline.errors.0.files().into_keys().collect();
+        assert_eq!(errors.len(), 1, "the two broken lines are dead letters");
+
+        let alerts = job.handler.alerts.as_ref().unwrap().messages();
+        assert!(
+            alerts.iter().any(|a| a.contains("alb-logs:web:5xx-ratio")),
+            "{alerts:?}"
+        );
+        let poison = job.handler.poison.as_ref().unwrap().messages();
+        assert_eq!(poison.len(), 1, "the undecodable message is parked");
+        assert!(poison[0].contains("\"message_id\":\"m1\""), "{poison:?}");
+        let parsed: f64 = job
+            .metrics
+            .documents()
+            .iter()
+            .filter_map(|m| m["LinesParsed"].as_f64())
+            .sum();
+        assert_eq!(parsed, 200.0);
+
+        // A redelivery adds no document: the ids are the same.
+        job.handler.handle(event).await.unwrap();
+        assert_eq!(job.documents.documents().len(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_object_is_skipped_and_a_failing_queue_is_retried() {
+        let job = in_memory();
+        let gone = sqs_event(&[notification("AWSLogs/gone.log")]);
+        assert_eq!(
+            job.handler.handle(gone).await.unwrap(),
+            json!({"batchItemFailures": []})
+        );
+        assert!(job.documents.documents().is_empty());
+
+        // Alerts that cannot be published: the message is handed back, not acknowledged.
+        struct Refusing;
+        impl MessageQueue for Refusing {
+            async fn send(&self, _body: &str) -> Result<String, fleetwatch_ports::QueueError> {
+                Err(fleetwatch_ports::QueueError::Send(
+                    fleetwatch_ports::Fault::transient("ServiceUnavailable"),
+                ))
+            }
+        }
+        let Handler {
+            pipeline,
+            source,
+            metrics,
+            ..
+        } = job.handler;
+        let refusing = Handler {
+            pipeline,
+            source,
+            alerts: Some(Refusing),
+            poison: None,
+            thresholds: Thresholds::default(),
+            metrics,
+        };
+        let answer = refusing
+            .handle(sqs_event(&[notification(KEY)]))
+            .await
+            .unwrap();
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": "m0"}]})
+        );
+    }
+}

@@ -11,9 +11,6 @@ use crate::values::{HostPort, Request, Seconds, opt_u16, opt_u64, parse_i64};
 /// after are optional because older files stop at 22, 26, 27 or 29 fields.
 pub const ACCESS_REQUIRED_FIELDS: usize = 17;
 
-/// The documented field count today (2025: transform fields added).
-pub const ACCESS_DOCUMENTED_FIELDS: usize = 33;
-
 /// One access log line, borrowed from the line's bytes. Fields after the 17th are `None` when the
 /// line is older than they are.
 #[derive(Clone, Copy, Debug, PartialEq)]

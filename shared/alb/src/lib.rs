@@ -19,18 +19,18 @@
 //! assert!(out.starts_with(b"{"));
 //! ```
 
-pub mod access;
-pub mod classic;
-pub mod connection;
+mod access;
+mod classic;
+mod connection;
 pub mod encode;
-pub mod error;
+mod error;
 mod fields;
-pub mod kind;
-pub mod nlb;
-pub mod time;
-pub mod tokenize;
-pub mod url;
-pub mod values;
+mod kind;
+mod nlb;
+mod time;
+mod tokenize;
+mod url;
+mod values;
 
 pub use access::{AccessRecord, TargetList, parse_access};
 pub use classic::{ClassicRecord, parse_classic};
@@ -40,7 +40,7 @@ pub use fields::ExtraFields;
 pub use kind::{DatePartition, KeyInfo, LogKind, parse_key, sniff_kind};
 pub use nlb::{NlbRecord, parse_nlb};
 pub use time::Timestamp;
-pub use tokenize::{Text, Token, Tokenizer};
+pub use tokenize::{Text, Token, Tokenizer, escape_into, unescape};
 pub use url::UrlParts;
 pub use values::{HostPort, Request, Seconds};
 

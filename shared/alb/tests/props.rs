@@ -4,8 +4,8 @@
 mod fixtures;
 
 use fixtures::*;
-use fleetwatch_alb::tokenize::{Tokenizer, escape_into, unescape};
 use fleetwatch_alb::{LogKind, parse_key, parse_line, sniff_kind};
+use fleetwatch_alb::{Tokenizer, escape_into, unescape};
 use proptest::prelude::*;
 
 const KINDS: [LogKind; 7] = [

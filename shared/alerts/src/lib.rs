@@ -13,16 +13,18 @@
 //! assert!(message.text.contains("Disk almost full"));
 //! ```
 
-pub mod alert;
-pub mod hash;
-pub mod normalise;
-pub mod render;
-pub mod text;
-pub mod time;
+mod alert;
+mod hash;
+mod normalise;
+mod render;
+mod text;
+mod time;
 
 pub use alert::{Alert, Field, Link, Severity, Source, Status};
+pub use hash::stable_id;
 pub use normalise::{
     Envelope, NormaliseError, Normalised, PayloadKind, Recognised, Recogniser, normalise,
     normalise_with,
 };
+pub use render::slack::{Block, Element, Text};
 pub use render::{RenderOptions, SlackMessage, render, render_digest, render_digest_with};

@@ -1,10 +1,9 @@
 //! Rendering: a snapshot of the exact Slack payload for every fixture, Slack's limits under
 //! stress, escaping.
 
-use fleetwatch_alerts::render::render_digest_with;
 use fleetwatch_alerts::{
     Alert, Field, Link, RenderOptions, Severity, SlackMessage, Source, Status, normalise, render,
-    render_digest,
+    render_digest, render_digest_with,
 };
 use serde_json::Value;
 
@@ -265,7 +264,7 @@ fn many_small_fields_are_cut_by_count_many_large_ones_by_size() {
         .blocks
         .iter()
         .map(|b| match b {
-            fleetwatch_alerts::render::slack::Block::Section { fields, .. } => fields.len(),
+            fleetwatch_alerts::Block::Section { fields, .. } => fields.len(),
             _ => 0,
         })
         .sum();

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_ecs::types::LogDriver;
-use fleetwatch_ecs::lookup::{
+use fleetwatch_ecs::{
     AwsLogs, ContainerDefinition, DeploymentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot,
 };
 use fleetwatch_ecs_events::{EcsLookups, LookupError};

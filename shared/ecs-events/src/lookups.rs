@@ -3,12 +3,11 @@
 //! slow lookup is recorded in the answers and never stops the alert.
 
 use fleetwatch_alerts::Alert;
-use fleetwatch_ecs::enrich::MAX_LOG_LINES;
-use fleetwatch_ecs::lookup::{
-    LookupAnswers, LookupPlan, ServiceSnapshot, TaskDefinitionSnapshot, log_target,
+use fleetwatch_ecs::{EcsEvent, assemble, enrich, lookup_plan};
+use fleetwatch_ecs::{
+    LookupAnswers, LookupPlan, MAX_LOG_LINES, ServiceSnapshot, TaskDefinitionSnapshot, log_target,
     task_definitions_to_describe,
 };
-use fleetwatch_ecs::{EcsEvent, assemble, enrich, lookup_plan};
 use fleetwatch_ports::ErrorChain;
 use tokio::time::{Instant, timeout_at};
 

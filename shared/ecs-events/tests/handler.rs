@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fleetwatch_alerts::Alert;
-use fleetwatch_ecs::lookup::{
+use fleetwatch_ecs::{
     AwsLogs, ContainerDefinition, DeploymentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot,
 };
 use fleetwatch_ecs_events::{EcsEventsHandler, EcsLookups, LookupError, Outcome, Settings};

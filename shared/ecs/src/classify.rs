@@ -34,8 +34,7 @@ use crate::event::{
     image_tag, service_arn_parts, task_definition_name,
 };
 use crate::noise::{Dropped, NoisePolicy, NoiseRule};
-use fleetwatch_alerts::hash::stable_id;
-use fleetwatch_alerts::{Alert, Severity, Source, Status};
+use fleetwatch_alerts::{Alert, Severity, Source, Status, stable_id};
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -326,69 +325,91 @@ fn service_action(
     );
     let name = detail.event_name.as_deref().unwrap_or_default();
     let reason = detail.reason.as_deref().unwrap_or_default();
-    let subject = scope.subject.clone();
     let declared = event_type_severity(detail.event_type.as_deref());
-
+    let (event, base, title) = match service_event(name, declared, &scope.subject, reason) {
+        ServiceEvent::Noise(rule, why) => return scope.noise(policy, rule, why),
+        ServiceEvent::Alert(event, base, title) => (event, base, title),
+    };
     // Severity comes from the name where it is known, raised (never lowered) by the declared
     // eventType: fixtures exist with unexpected eventType values.
-    let (event, base, title) = match name {
-        "SERVICE_STEADY_STATE" | "TASKSET_STEADY_STATE" | "CAPACITY_PROVIDER_STEADY_STATE" => {
-            return scope.noise(
-                policy,
-                NoiseRule::SteadyState,
-                format!("{subject} reached steady state ({name}): repeats periodically"),
-            );
-        }
-        "SERVICE_DESIRED_COUNT_UPDATED" => {
-            return scope.noise(
-                policy,
-                NoiseRule::Informational,
-                format!("desired count of {subject} updated: informational"),
-            );
-        }
-        "SERVICE_TASK_PLACEMENT_FAILURE" => {
-            let resource = placement_resource(reason);
-            let title = format!("Tasks of {subject} cannot be placed: {resource}");
-            ("placement_failure", Severity::Error, title)
-        }
-        "SERVICE_TASK_START_IMPAIRED" => {
-            let title = format!("Tasks of {subject} are failing to start");
-            ("start_impaired", Severity::Error, title)
-        }
-        "SERVICE_TASK_CONFIGURATION_FAILURE" => {
-            let title = format!("Task configuration of {subject} failed");
-            ("configuration_failure", Severity::Error, title)
-        }
-        "SERVICE_DISCOVERY_INSTANCE_UNHEALTHY" => {
-            let title = format!("Service discovery instance of {subject} unhealthy");
-            ("service_discovery_unhealthy", Severity::Warning, title)
-        }
-        "SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED" => {
-            let title = format!("Daemon tasks of {subject} violate placement constraints");
-            ("daemon_placement_violated", Severity::Warning, title)
-        }
-        "ECS_OPERATION_THROTTLED" => {
-            let title = format!("ECS throttled operations for {subject}");
-            ("operation_throttled", Severity::Warning, title)
-        }
-        other => match declared {
-            Some(severity @ (Severity::Warning | Severity::Error | Severity::Critical)) => {
-                let title = format!("{subject}: {other}");
-                ("service_action", severity, title)
-            }
-            _ => {
-                return scope.noise(
-                    policy,
-                    NoiseRule::Informational,
-                    format!("service action {other} of {subject} is informational"),
-                );
-            }
-        },
-    };
     let severity = declared.map_or(base, |declared| declared.max(base));
     let problem = event.replace('_', "-");
     let mut alert = scope.alert(event, severity, title, &problem);
     alert.occurred_at = detail.created_at.clone().or(alert.occurred_at);
+    push_service_action_fields(&mut alert, detail, event, &scope.subject);
+    Ok(alert)
+}
+
+/// What a service action event is: noise by a rule, or an alert (event name, base severity,
+/// title).
+enum ServiceEvent {
+    Noise(NoiseRule, String),
+    Alert(&'static str, Severity, String),
+}
+
+fn service_event(
+    name: &str,
+    declared: Option<Severity>,
+    subject: &str,
+    reason: &str,
+) -> ServiceEvent {
+    let alert = |event, severity, title| ServiceEvent::Alert(event, severity, title);
+    match name {
+        "SERVICE_STEADY_STATE" | "TASKSET_STEADY_STATE" | "CAPACITY_PROVIDER_STEADY_STATE" => {
+            ServiceEvent::Noise(
+                NoiseRule::SteadyState,
+                format!("{subject} reached steady state ({name}): repeats periodically"),
+            )
+        }
+        "SERVICE_DESIRED_COUNT_UPDATED" => ServiceEvent::Noise(
+            NoiseRule::Informational,
+            format!("desired count of {subject} updated: informational"),
+        ),
+        "SERVICE_TASK_PLACEMENT_FAILURE" => {
+            let resource = placement_resource(reason);
+            let title = format!("Tasks of {subject} cannot be placed: {resource}");
+            alert("placement_failure", Severity::Error, title)
+        }
+        "SERVICE_TASK_START_IMPAIRED" => {
+            let title = format!("Tasks of {subject} are failing to start");
+            alert("start_impaired", Severity::Error, title)
+        }
+        "SERVICE_TASK_CONFIGURATION_FAILURE" => {
+            let title = format!("Task configuration of {subject} failed");
+            alert("configuration_failure", Severity::Error, title)
+        }
+        "SERVICE_DISCOVERY_INSTANCE_UNHEALTHY" => {
+            let title = format!("Service discovery instance of {subject} unhealthy");
+            alert("service_discovery_unhealthy", Severity::Warning, title)
+        }
+        "SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED" => {
+            let title = format!("Daemon tasks of {subject} violate placement constraints");
+            alert("daemon_placement_violated", Severity::Warning, title)
+        }
+        "ECS_OPERATION_THROTTLED" => {
+            let title = format!("ECS throttled operations for {subject}");
+            alert("operation_throttled", Severity::Warning, title)
+        }
+        other => match declared {
+            Some(severity @ (Severity::Warning | Severity::Error | Severity::Critical)) => {
+                alert("service_action", severity, format!("{subject}: {other}"))
+            }
+            _ => ServiceEvent::Noise(
+                NoiseRule::Informational,
+                format!("service action {other} of {subject} is informational"),
+            ),
+        },
+    }
+}
+
+fn push_service_action_fields(
+    alert: &mut Alert,
+    detail: &ServiceAction,
+    event: &str,
+    subject: &str,
+) {
+    let name = detail.event_name.as_deref().unwrap_or_default();
+    let reason = detail.reason.as_deref().unwrap_or_default();
     alert.push_field("Event", name);
     if event == "placement_failure" {
         // The reason is a terse code: say it in words and keep the code as a field.
@@ -416,7 +437,6 @@ fn service_action(
         .map(|a| arn_name(a))
         .collect();
     alert.push_field("Closest container instances", instances.join(", "));
-    Ok(alert)
 }
 
 /// What a placement failure lacks, in words, from reasons like `RESOURCE:CPU`.
@@ -475,139 +495,243 @@ fn is_stop_signal_exit(code: i64) -> bool {
     code == 137 || code == 143
 }
 
+/// What a stopped task's event says about it, before deciding whether it is news.
+struct StoppedTask<'a> {
+    task: &'a TaskStateChange,
+    scope: Scope<'a>,
+    service: Option<&'a str>,
+    task_definition: Option<&'a str>,
+    task_id: &'a str,
+    stop_code: Option<StopCode>,
+    stopped_reason: &'a str,
+    /// Stopped by the service scheduler: SIGTERM/SIGKILL exit codes are then routine.
+    scheduler_stop: bool,
+}
+
+/// Why the task is alerted on: the kind, the container to name, the title.
+struct Diagnosis<'a> {
+    kind: StopKind,
+    container: Option<&'a Container>,
+    title: String,
+}
+
 fn task(env: &Envelope, task: &TaskStateChange, policy: &NoisePolicy) -> Result<Alert, Dropped> {
-    let cluster = task.cluster_arn.as_deref().map(arn_name);
-    let group = task.group.as_deref().unwrap_or_default();
-    let service = group.strip_prefix("service:");
-    let task_definition = task
-        .task_definition_arn
-        .as_deref()
-        .map(task_definition_name);
-    let family = group
-        .strip_prefix("family:")
-        .or_else(|| task_definition.map(|td| td.split(':').next().unwrap_or(td)));
-    let scope = Scope::new(
-        env,
-        cluster,
-        service,
-        family,
-        task.task_arn.as_deref().or(task.cluster_arn.as_deref()),
-    );
-    let subject = scope.subject.clone();
-    let task_id = task.task_arn.as_deref().map_or("unknown", arn_name);
-    let last_status = task.last_status.as_deref().unwrap_or("UNKNOWN");
-    let stopped_reason = task.stopped_reason.as_deref().unwrap_or_default();
-
-    if !last_status.eq_ignore_ascii_case("STOPPED") {
-        return scope.noise(
-            policy,
-            NoiseRule::NotStopped,
-            format!(
-                "task {task_id} of {subject} is {last_status}: only stopped tasks are alerted on"
-            ),
-        );
+    let stopped = StoppedTask::new(env, task);
+    if let Some(noise) = stopped.not_a_failure(policy) {
+        return noise;
     }
-    let stop_code = task.stop_code.clone();
-    if stop_code == Some(StopCode::UserInitiated) {
-        return scope.noise(
-            policy,
-            NoiseRule::UserInitiatedStop,
-            format!("task {task_id} of {subject} was stopped by a user: {stopped_reason}"),
-        );
-    }
-
-    let scheduler_stop = stop_code == Some(StopCode::ServiceSchedulerInitiated);
-    let oom = task.containers.iter().find(|c| is_oom(c));
-    let has_failed = |c: &Container| {
-        is_oom(c)
-            || c.exit_code
-                .is_some_and(|code| code != 0 && !(scheduler_stop && is_stop_signal_exit(code)))
+    let Some(diagnosis) = stopped.diagnose() else {
+        return stopped.routine_stop(policy);
     };
-    let failed = task.containers.iter().find(|c| !is_oom(c) && has_failed(c));
-    // The container to name when no exit code tells: the one with a reason (failed to start)
-    // or an unhealthy health status.
-    let explained = task
-        .containers
-        .iter()
-        .find(|c| c.reason.is_some() || c.health_status.as_deref() == Some("UNHEALTHY"));
-    let unhealthy = task.health_status.as_deref() == Some("UNHEALTHY")
-        || stopped_reason.to_ascii_lowercase().contains("health check");
+    let mut alert = stopped.alert(&diagnosis);
+    stopped.push_container_fields(&mut alert, diagnosis.container);
+    stopped.push_context_fields(&mut alert, diagnosis.container);
+    Ok(alert)
+}
 
-    let (kind, container, title) = if stop_code == Some(StopCode::TaskFailedToStart) {
-        let hint = start_failure_hint(stopped_reason);
-        let title = format!("Task of {subject} failed to start: {hint}");
-        (StopKind::FailedToStart, failed.or(explained), title)
-    } else if unhealthy {
-        let title = format!("Task of {subject} failed its health checks");
-        (StopKind::Unhealthy, failed.or(explained), title)
-    } else if let Some(container) =
-        oom.or(failed.filter(|c| c.exit_code == Some(137) && !scheduler_stop))
-    {
-        let name = container.name.as_deref().unwrap_or("container");
-        let title = format!("Task of {subject} stopped: {name} ran out of memory");
-        (StopKind::OutOfMemory, Some(container), title)
-    } else if let Some(container) = failed {
-        let name = container.name.as_deref().unwrap_or("container");
-        let code = container.exit_code.unwrap_or_default();
-        let title = format!("Task of {subject} stopped: {name} exited with code {code}");
-        (StopKind::NonZeroExit, Some(container), title)
-    } else if scheduler_stop
-        || (service.is_none() && stop_code == Some(StopCode::EssentialContainerExited))
-    {
-        let why = if scheduler_stop {
+impl<'a> StoppedTask<'a> {
+    fn new(env: &'a Envelope, task: &'a TaskStateChange) -> Self {
+        let cluster = task.cluster_arn.as_deref().map(arn_name);
+        let group = task.group.as_deref().unwrap_or_default();
+        let service = group.strip_prefix("service:");
+        let task_definition = task
+            .task_definition_arn
+            .as_deref()
+            .map(task_definition_name);
+        let family = group
+            .strip_prefix("family:")
+            .or_else(|| task_definition.map(|td| td.split(':').next().unwrap_or(td)));
+        let scope = Scope::new(
+            env,
+            cluster,
+            service,
+            family,
+            task.task_arn.as_deref().or(task.cluster_arn.as_deref()),
+        );
+        let stop_code = task.stop_code.clone();
+        StoppedTask {
+            task,
+            scope,
+            service,
+            task_definition,
+            task_id: task.task_arn.as_deref().map_or("unknown", arn_name),
+            scheduler_stop: stop_code == Some(StopCode::ServiceSchedulerInitiated),
+            stop_code,
+            stopped_reason: task.stopped_reason.as_deref().unwrap_or_default(),
+        }
+    }
+
+    /// Tasks that are not stopped, or that a user stopped, are noise: dropped, or an info alert
+    /// when the policy keeps them. `None`: a stop worth diagnosing.
+    fn not_a_failure(&self, policy: &NoisePolicy) -> Option<Result<Alert, Dropped>> {
+        let (subject, task_id) = (&self.scope.subject, self.task_id);
+        let last_status = self.task.last_status.as_deref().unwrap_or("UNKNOWN");
+        if !last_status.eq_ignore_ascii_case("STOPPED") {
+            return Some(self.scope.noise(
+                policy,
+                NoiseRule::NotStopped,
+                format!(
+                    "task {task_id} of {subject} is {last_status}: only stopped tasks are alerted on"
+                ),
+            ));
+        }
+        if self.stop_code == Some(StopCode::UserInitiated) {
+            return Some(self.scope.noise(
+                policy,
+                NoiseRule::UserInitiatedStop,
+                format!(
+                    "task {task_id} of {subject} was stopped by a user: {}",
+                    self.stopped_reason
+                ),
+            ));
+        }
+        None
+    }
+
+    /// A container that failed: out of memory, or a non-zero exit that is not the scheduler's
+    /// own stop signal.
+    fn has_failed(&self, container: &Container) -> bool {
+        is_oom(container)
+            || container.exit_code.is_some_and(|code| {
+                code != 0 && !(self.scheduler_stop && is_stop_signal_exit(code))
+            })
+    }
+
+    /// Why the task stopped, most specific first; `None` for a routine stop.
+    fn diagnose(&self) -> Option<Diagnosis<'a>> {
+        let task = self.task;
+        let subject = &self.scope.subject;
+        let stop_code = self.stop_code.as_ref();
+        let oom = task.containers.iter().find(|c| is_oom(c));
+        let failed = task
+            .containers
+            .iter()
+            .find(|c| !is_oom(c) && self.has_failed(c));
+        // The container to name when no exit code tells: the one with a reason (failed to
+        // start) or an unhealthy health status.
+        let explained = task
+            .containers
+            .iter()
+            .find(|c| c.reason.is_some() || c.health_status.as_deref() == Some("UNHEALTHY"));
+        let unhealthy = task.health_status.as_deref() == Some("UNHEALTHY")
+            || self
+                .stopped_reason
+                .to_ascii_lowercase()
+                .contains("health check");
+        let diagnosis = |kind, container, title| {
+            Some(Diagnosis {
+                kind,
+                container,
+                title,
+            })
+        };
+
+        if stop_code == Some(&StopCode::TaskFailedToStart) {
+            let hint = start_failure_hint(self.stopped_reason);
+            let title = format!("Task of {subject} failed to start: {hint}");
+            return diagnosis(StopKind::FailedToStart, failed.or(explained), title);
+        }
+        if unhealthy {
+            let title = format!("Task of {subject} failed its health checks");
+            return diagnosis(StopKind::Unhealthy, failed.or(explained), title);
+        }
+        if let Some(container) =
+            oom.or(failed.filter(|c| c.exit_code == Some(137) && !self.scheduler_stop))
+        {
+            let name = container.name.as_deref().unwrap_or("container");
+            let title = format!("Task of {subject} stopped: {name} ran out of memory");
+            return diagnosis(StopKind::OutOfMemory, Some(container), title);
+        }
+        if let Some(container) = failed {
+            let name = container.name.as_deref().unwrap_or("container");
+            let code = container.exit_code.unwrap_or_default();
+            let title = format!("Task of {subject} stopped: {name} exited with code {code}");
+            return diagnosis(StopKind::NonZeroExit, Some(container), title);
+        }
+        let essential_exited = stop_code == Some(&StopCode::EssentialContainerExited);
+        if self.scheduler_stop || (self.service.is_none() && essential_exited) {
+            return None;
+        }
+        if essential_exited {
+            let title = format!("Task of {subject} stopped: an essential container exited");
+            return diagnosis(StopKind::EssentialExited, None, title);
+        }
+        if matches!(
+            stop_code,
+            Some(StopCode::SpotInterruption | StopCode::TerminationNotice)
+        ) {
+            let title = format!("Task of {subject} stopped: its instance is being interrupted");
+            return diagnosis(StopKind::Interrupted, None, title);
+        }
+        let code = stop_code.map_or("no stop code", StopCode::as_str);
+        let title = format!("Task of {subject} stopped ({code})");
+        diagnosis(StopKind::Other, None, title)
+    }
+
+    /// A deployment's or scale-in's stop, or a standalone task that completed: noise.
+    fn routine_stop(&self, policy: &NoisePolicy) -> Result<Alert, Dropped> {
+        let why = if self.scheduler_stop {
             "stopped by the service scheduler (deployment or scale-in)"
         } else {
             "completed"
         };
-        return scope.noise(
+        self.scope.noise(
             policy,
             NoiseRule::RoutineStop,
-            format!("task {task_id} of {subject} {why} with no failed container: {stopped_reason}"),
+            format!(
+                "task {} of {} {why} with no failed container: {}",
+                self.task_id, self.scope.subject, self.stopped_reason
+            ),
+        )
+    }
+
+    /// The alert's identity: one id per task version, threaded with its deployment.
+    fn alert(&self, diagnosis: &Diagnosis<'_>) -> Alert {
+        let task = self.task;
+        let severity = match diagnosis.kind {
+            StopKind::EssentialExited | StopKind::Interrupted | StopKind::Other => {
+                Severity::Warning
+            }
+            _ => Severity::Error,
+        };
+        let mut alert = self.scope.alert(
+            "task_stopped",
+            severity,
+            diagnosis.title.clone(),
+            "task-failures",
         );
-    } else if stop_code == Some(StopCode::EssentialContainerExited) {
-        let title = format!("Task of {subject} stopped: an essential container exited");
-        (StopKind::EssentialExited, None, title)
-    } else if matches!(
-        stop_code,
-        Some(StopCode::SpotInterruption | StopCode::TerminationNotice)
-    ) {
-        let title = format!("Task of {subject} stopped: its instance is being interrupted");
-        (StopKind::Interrupted, None, title)
-    } else {
-        let code = stop_code.as_ref().map_or("no stop code", StopCode::as_str);
-        let title = format!("Task of {subject} stopped ({code})");
-        (StopKind::Other, None, title)
-    };
+        alert.set_label("stop_kind", diagnosis.kind.as_str());
+        alert.id = match (task.task_arn.as_deref(), task.version) {
+            (Some(arn), Some(version)) => stable_id(&["ecs-task", arn, &version.to_string()]),
+            _ => alert.id,
+        };
+        alert.occurred_at = task
+            .stopped_at
+            .clone()
+            .or(task.updated_at.clone())
+            .or(alert.occurred_at);
+        alert.thread_key = task
+            .started_by
+            .as_deref()
+            .filter(|by| by.starts_with("ecs-svc/"))
+            .map(str::to_string);
+        alert.summary = self.stopped_reason.to_string();
+        alert.push_field("Task definition", self.task_definition.unwrap_or_default());
+        alert.push_field("Task", self.task_id);
+        alert.push_field(
+            "Stop code",
+            self.stop_code
+                .as_ref()
+                .map(StopCode::as_str)
+                .unwrap_or_default(),
+        );
+        alert
+    }
 
-    let severity = match kind {
-        StopKind::EssentialExited | StopKind::Interrupted | StopKind::Other => Severity::Warning,
-        _ => Severity::Error,
-    };
-    let mut alert = scope.alert("task_stopped", severity, title, "task-failures");
-    alert.set_label("stop_kind", kind.as_str());
-    alert.id = match (task.task_arn.as_deref(), task.version) {
-        (Some(arn), Some(version)) => stable_id(&["ecs-task", arn, &version.to_string()]),
-        _ => alert.id,
-    };
-    alert.occurred_at = task
-        .stopped_at
-        .clone()
-        .or(task.updated_at.clone())
-        .or(alert.occurred_at);
-    alert.thread_key = task
-        .started_by
-        .as_deref()
-        .filter(|by| by.starts_with("ecs-svc/"))
-        .map(str::to_string);
-    alert.summary = stopped_reason.to_string();
-
-    alert.push_field("Task definition", task_definition.unwrap_or_default());
-    alert.push_field("Task", task_id);
-    alert.push_field(
-        "Stop code",
-        stop_code.as_ref().map(StopCode::as_str).unwrap_or_default(),
-    );
-    if let Some(container) = container {
+    fn push_container_fields(&self, alert: &mut Alert, container: Option<&Container>) {
+        let Some(container) = container else {
+            return;
+        };
         alert.push_field("Container", container.name.as_deref().unwrap_or_default());
         // For routing, and for the function to know whose log stream to read.
         if let Some(name) = container.name.as_deref() {
@@ -618,7 +742,7 @@ fn task(env: &Envelope, task: &TaskStateChange, policy: &NoisePolicy) -> Result<
         }
         // Failed-to-start reasons repeat the stopped reason shown as the summary.
         let reason = container.reason.as_deref().unwrap_or_default();
-        if reason != stopped_reason {
+        if reason != self.stopped_reason {
             alert.push_field("Reason", reason);
         }
         alert.push_field(
@@ -630,25 +754,34 @@ fn task(env: &Envelope, task: &TaskStateChange, policy: &NoisePolicy) -> Result<
                 .unwrap_or_default(),
         );
     }
-    let others: Vec<String> = task
-        .containers
-        .iter()
-        .filter(|c| !container.is_some_and(|chosen| std::ptr::eq(chosen, *c)))
-        .filter(|c| has_failed(c))
-        .map(|c| {
-            let name = c.name.as_deref().unwrap_or("?");
-            c.exit_code
-                .map_or(name.to_string(), |code| format!("{name} (exit {code})"))
-        })
-        .collect();
-    alert.push_field("Other failed containers", others.join(", "));
-    if let Some(by) = &alert.thread_key {
-        alert.push_field("Deployment", by.clone());
+
+    /// The other failed containers, the deployment, the console link.
+    fn push_context_fields(&self, alert: &mut Alert, chosen: Option<&Container>) {
+        let others: Vec<String> = self
+            .task
+            .containers
+            .iter()
+            .filter(|c| !chosen.is_some_and(|chosen| std::ptr::eq(chosen, *c)))
+            .filter(|c| self.has_failed(c))
+            .map(|c| {
+                let name = c.name.as_deref().unwrap_or("?");
+                c.exit_code
+                    .map_or(name.to_string(), |code| format!("{name} (exit {code})"))
+            })
+            .collect();
+        alert.push_field("Other failed containers", others.join(", "));
+        if let Some(by) = &alert.thread_key {
+            alert.push_field("Deployment", by.clone());
+        }
+        let url = self
+            .task
+            .task_arn
+            .as_deref()
+            .and_then(|arn| self.scope.task_url(arn));
+        if let Some(url) = url {
+            alert.push_link("Stopped task", url);
+        }
     }
-    if let Some(url) = task.task_arn.as_deref().and_then(|arn| scope.task_url(arn)) {
-        alert.push_link("Stopped task", url);
-    }
-    Ok(alert)
 }
 
 /// What a `TaskFailedToStart` reason means, in words.

@@ -15,18 +15,22 @@
 //! assert_eq!(alerts[0].title, "Tasks of api cannot be placed: not enough memory");
 //! ```
 
-pub mod classify;
-pub mod enrich;
-pub mod event;
-pub mod lookup;
-pub mod noise;
-pub mod patterns;
-pub mod recognise;
+mod classify;
+mod enrich;
+mod event;
+mod lookup;
+mod noise;
+mod patterns;
+mod recognise;
 
 pub use classify::{Classified, classify, classify_event, dedup_key, placement_resource};
-pub use enrich::{Enrichment, enrich};
+pub use enrich::{Enrichment, MAX_LOG_LINES, enrich};
 pub use event::{Detail, EcsEvent, Envelope, StopCode};
-pub use lookup::{LookupAnswers, LookupPlan, assemble, lookup_plan};
+pub use lookup::{
+    AwsLogs, ContainerDefinition, DeploymentSnapshot, LogTarget, LookupAnswers, LookupPlan,
+    ServiceSnapshot, TaskDefinitionSnapshot, assemble, log_target, lookup_plan,
+    task_definitions_to_describe,
+};
 pub use noise::{Dropped, NoisePolicy, NoiseRule};
 pub use patterns::rule_patterns;
 pub use recognise::{EcsRecogniser, is_ecs_event};

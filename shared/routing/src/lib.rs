@@ -103,12 +103,12 @@
 //! - Durations: `30s`, `5m`, `1h30m`, `1d`; `0s` turns duplicate suppression off.
 //! - YAML: values starting with `>` or `<` (`">=error"`, `"<!here>"`) must be quoted.
 
-pub mod config;
-pub mod dedup;
+mod config;
+mod dedup;
 mod locate;
-pub mod matcher;
-pub mod mute;
-pub mod route;
+mod matcher;
+mod mute;
+mod route;
 mod yaml;
 
 pub use config::{Config, ConfigError, DEFAULT_ROUTE_NAME, Destination, Route};

@@ -577,3 +577,157 @@ fn mentions_of<'a>(deliveries: impl Iterator<Item = &'a Delivery>) -> Vec<String
     }
     mentions
 }
+
+#[cfg(test)]
+mod tests {
+    //! The engine entirely on in-memory adapters and a manual clock: every fate of a delivery,
+    //! pacing and `Retry-After` on the clock's time line, without a network or real waiting.
+
+    use std::sync::Arc;
+
+    use fleetwatch_alerts::{Severity, Source};
+    use fleetwatch_ports::{Clock, ManualClock, MemoryQueue, MemoryStateStore};
+
+    use super::*;
+    use crate::transport::{MemorySlack, Scripted};
+
+    type MemoryEngine = Engine<MemorySlack, MemoryStateStore, MemoryQueue>;
+
+    fn engine() -> (MemoryEngine, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::at_epoch_seconds(1_800_000_000));
+        let destinations = HashMap::from([
+            (
+                "ops".to_string(),
+                Destination {
+                    name: "ops".into(),
+                    target: Target::Webhook {
+                        url: Secret::new("https://hooks.example/ops"),
+                    },
+                },
+            ),
+            (
+                "deploys".to_string(),
+                Destination {
+                    name: "deploys".into(),
+                    target: Target::Bot {
+                        token: Secret::new("xoxb-test"),
+                        channel: "C0DEPLOYS".into(),
+                    },
+                },
+            ),
+        ]);
+        let engine = Engine::new(
+            MemorySlack::default(),
+            MemoryStateStore::new(clock.clone()),
+            MemoryQueue::default(),
+            destinations,
+            Settings::default(),
+            clock.clone(),
+        );
+        (engine, clock)
+    }
+
+    fn work(n: usize, destination: &str, status: Status) -> WorkItem {
+        let mut alert = Alert::new(Source::Cloudwatch, format!("alarm {n}"));
+        alert.id = format!("id-{n}-{}", status.as_str());
+        alert.fingerprint = format!("fp-{n}");
+        alert.severity = Severity::Error;
+        alert.status = status;
+        WorkItem {
+            message_id: format!("m{n}"),
+            deliveries: vec![Delivery {
+                alert: Arc::new(alert),
+                destination: destination.into(),
+                mentions: Vec::new(),
+                dedup_window: None,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn posts_are_paced_by_the_clock_and_a_redelivery_posts_nothing() {
+        let (engine, clock) = engine();
+        let start = clock.now();
+        let items: Vec<WorkItem> = (0..4).map(|n| work(n, "ops", Status::Firing)).collect();
+        let outcome = engine
+            .deliver(items.clone(), start + Duration::from_secs(60))
+            .await;
+        assert_eq!((outcome.posted, outcome.delivered), (4, 4));
+        // A burst of two, then one per second.
+        assert_eq!(
+            clock.sleeps(),
+            [0, 0, 1, 1].map(Duration::from_secs).to_vec()
+        );
+        let again = engine
+            .deliver(items, clock.now() + Duration::from_secs(60))
+            .await;
+        assert_eq!((again.posted, again.already_sent), (0, 4));
+        assert_eq!(engine.slack.recorded().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_waited_out_on_the_clock_or_handed_back_past_the_deadline() {
+        let (engine, clock) = engine();
+        engine
+            .slack
+            .script([Scripted::RateLimited(Duration::from_secs(5))]);
+        let outcome = engine
+            .deliver(
+                vec![work(1, "ops", Status::Firing)],
+                clock.now() + Duration::from_secs(60),
+            )
+            .await;
+        assert_eq!((outcome.delivered, outcome.rate_limited), (1, 1));
+        assert_eq!(clock.slept(), Duration::from_secs(5));
+
+        engine
+            .slack
+            .script([Scripted::RateLimited(Duration::from_secs(30))]);
+        let outcome = engine
+            .deliver(
+                vec![work(2, "ops", Status::Firing)],
+                clock.now() + Duration::from_secs(10),
+            )
+            .await;
+        assert_eq!(outcome.retry.into_iter().collect::<Vec<_>>(), ["m2"]);
+        assert_eq!(
+            engine.slack.recorded().len(),
+            1,
+            "nothing posted past the deadline"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_parked_with_its_reason_and_a_thread_keeps_its_parent_updated() {
+        let (engine, clock) = engine();
+        engine
+            .slack
+            .script([Scripted::Refused("channel_not_found")]);
+        let deadline = clock.now() + Duration::from_secs(60);
+        let outcome = engine
+            .deliver(vec![work(1, "ops", Status::Firing)], deadline)
+            .await;
+        assert_eq!(outcome.dead, 1);
+        let letters = engine.dead_letters.messages();
+        assert!(
+            letters[0].contains("\"reason\":\"channel_not_found\""),
+            "{letters:?}"
+        );
+
+        let deadline = clock.now() + Duration::from_secs(60);
+        engine
+            .deliver(vec![work(7, "deploys", Status::Firing)], deadline)
+            .await;
+        engine
+            .deliver(vec![work(7, "deploys", Status::Resolved)], deadline)
+            .await;
+        let recorded = engine.slack.recorded();
+        let parent = recorded[0].posted.clone().expect("the parent's ts");
+        assert_eq!(recorded[1].payload["thread_ts"], json!(parent.ts));
+        assert_eq!(
+            recorded[2].updated.as_ref(),
+            Some(&parent),
+            "parent updated"
+        );
+    }
+}

@@ -29,4 +29,4 @@ pub use handler::{FanoutError, FanoutHandler, NAMESPACE};
 pub use intake::{Planned, plan_message};
 pub use pacer::Pacer;
 pub use records::{DeliveryState, delivery_key};
-pub use transport::{PostedMessage, SlackError, SlackTransport};
+pub use transport::{MemorySlack, PostedMessage, Recorded, Scripted, SlackError, SlackTransport};

@@ -60,3 +60,105 @@ pub trait SlackTransport: Send + Sync {
         payload: &Value,
     ) -> impl Future<Output = Result<(), SlackError>> + Send;
 }
+
+/// Slack in memory: records every post and update, answers with scripted failures first. For
+/// tests of the engine and the handler without a network.
+#[derive(Debug, Default)]
+pub struct MemorySlack {
+    state: std::sync::Mutex<MemoryState>,
+}
+
+/// One accepted post (webhook or `chat.postMessage`) or update.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    /// The webhook URL's secret text, or the channel.
+    pub destination: String,
+    pub payload: Value,
+    /// `Some` for a Web API post: where it landed.
+    pub posted: Option<PostedMessage>,
+    /// An update of this message instead of a new post.
+    pub updated: Option<PostedMessage>,
+}
+
+/// A scripted answer, consumed by the next call.
+#[derive(Clone, Debug)]
+pub enum Scripted {
+    RateLimited(Duration),
+    Unavailable,
+    Refused(&'static str),
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    script: std::collections::VecDeque<Scripted>,
+    recorded: Vec<Recorded>,
+    next_ts: u64,
+}
+
+impl MemorySlack {
+    /// The next calls fail as scripted, in order.
+    pub fn script(&self, answers: impl IntoIterator<Item = Scripted>) {
+        self.lock().script.extend(answers);
+    }
+
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.lock().recorded.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn accept(
+        &self,
+        destination: &str,
+        payload: &Value,
+        updated: Option<&PostedMessage>,
+    ) -> Result<PostedMessage, SlackError> {
+        let mut state = self.lock();
+        if let Some(answer) = state.script.pop_front() {
+            return Err(match answer {
+                Scripted::RateLimited(retry_after) => SlackError::RateLimited { retry_after },
+                Scripted::Unavailable => SlackError::Transient("HTTP 503: unavailable".into()),
+                Scripted::Refused(code) => SlackError::Permanent(code.into()),
+            });
+        }
+        state.next_ts += 1;
+        let posted = PostedMessage {
+            channel_id: destination.to_string(),
+            ts: format!("1700000000.{:06}", state.next_ts),
+        };
+        state.recorded.push(Recorded {
+            destination: destination.to_string(),
+            payload: payload.clone(),
+            posted: updated.is_none().then(|| posted.clone()),
+            updated: updated.cloned(),
+        });
+        Ok(posted)
+    }
+}
+
+impl SlackTransport for MemorySlack {
+    async fn post_webhook(&self, url: &Secret, payload: &Value) -> Result<(), SlackError> {
+        self.accept(url.expose(), payload, None).map(|_| ())
+    }
+
+    async fn post_message(
+        &self,
+        _token: &Secret,
+        channel: &str,
+        payload: &Value,
+    ) -> Result<PostedMessage, SlackError> {
+        self.accept(channel, payload, None)
+    }
+
+    async fn update_message(
+        &self,
+        _token: &Secret,
+        message: &PostedMessage,
+        payload: &Value,
+    ) -> Result<(), SlackError> {
+        self.accept(&message.channel_id, payload, Some(message))
+            .map(|_| ())
+    }
+}

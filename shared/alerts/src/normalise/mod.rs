@@ -132,11 +132,6 @@ pub fn normalise(payload: &str) -> Result<Normalised, NormaliseError> {
     normalise_with(payload, &NoRecogniser)
 }
 
-/// [`normalise`] for an already parsed payload.
-pub fn normalise_value(value: Value) -> Result<Normalised, NormaliseError> {
-    normalise_value_with(value, &NoRecogniser)
-}
-
 /// [`normalise`], asking `recogniser` first about every unwrapped payload.
 pub fn normalise_with(
     payload: &str,
@@ -149,7 +144,7 @@ pub fn normalise_with(
 }
 
 /// [`normalise_with`] for an already parsed payload.
-pub fn normalise_value_with(
+fn normalise_value_with(
     value: Value,
     recogniser: &dyn Recogniser,
 ) -> Result<Normalised, NormaliseError> {
