@@ -43,12 +43,22 @@ toolchain:
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 
+# Every step is timed (scripts/step) and listed again at the end. The CLI's `aws` feature is on
+# for clippy and the tests, so `alerts render --enrich` and SSM secrets are checked too; it adds
+# no SDK build (the tests link the SDK anyway) and only the CLI is compiled twice.
+STEPS_LOG = $${TMPDIR:-/tmp}/fleetwatch-steps
+WITH_CLI_AWS := --features fleetwatch-cli/aws
+
 test: setup
-	cargo fmt --all --check
-	cargo clippy --workspace --all-targets --locked -- -D warnings
-	scripts/cargo-test-summary cargo test --workspace --locked
-	sam validate --lint --template template.yaml
-	$(MAKE) --no-print-directory lambda-build
+	@rm -f "$(STEPS_LOG)"
+	scripts/step "format (cargo fmt --check)" cargo fmt --all --check
+	scripts/step "lint (clippy, all features)" \
+		cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+	scripts/step "build and run the tests" \
+		scripts/cargo-test-summary cargo test --workspace --locked $(WITH_CLI_AWS)
+	scripts/step "template (sam validate --lint)" sam validate --lint --template template.yaml
+	scripts/step "arm64 release build (cargo lambda)" $(MAKE) --no-print-directory lambda-build
+	@echo; echo "Steps:"; cat "$(STEPS_LOG)"
 	@cat "$${TMPDIR:-/tmp}/fleetwatch-test-summary"
 
 lambda-build: setup
