@@ -52,7 +52,12 @@ where
                         }
                     };
                     if let Err(failure) = self.process_all(&objects).await {
-                        tracing::warn!(message_id = %item.message_id, error = %ErrorChain(&failure), "object failed; the message will be retried");
+                        tracing::warn!(
+                            message_id = %item.message_id,
+                            error = %ErrorChain(&failure),
+                            error.kind = %failure.kind(),
+                            "object failed; the message will be retried"
+                        );
                         let mut failed = BatchItemFailure::default();
                         failed.item_identifier = item.message_id;
                         response.batch_item_failures.push(failed);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use fleetwatch_alb::LogKind;
+use fleetwatch_ports::FaultKind;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::io::SyncIoBridge;
@@ -312,6 +313,24 @@ fn version(body: &ObjectBody, object: &ObjectRef) -> String {
         .or_else(|| object.etag.clone())
         .or_else(|| object.version_id.clone())
         .unwrap_or_default()
+}
+
+impl ObjectFailure {
+    /// Whether the retry that follows can succeed by itself (for logs and metrics: the object is
+    /// retried either way, and a permanent failure ends in the queue's dead-letter queue).
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            ObjectFailure::Read(ObjectError::Read { fault, .. })
+            | ObjectFailure::Sink(SinkError::Index(fault))
+            | ObjectFailure::Store(StoreError { fault, .. }) => fault.kind(),
+            ObjectFailure::Alerts { source, .. } => source.kind(),
+            ObjectFailure::Read(ObjectError::NotFound { .. }) => FaultKind::Permanent,
+            ObjectFailure::Sink(SinkError::Local { .. })
+            | ObjectFailure::Pass(_)
+            | ObjectFailure::Thread(_)
+            | ObjectFailure::DeadLetters(_) => FaultKind::Transient,
+        }
+    }
 }
 
 /// Hands every document of every batch to the sink, until the batches end or the sink fails.

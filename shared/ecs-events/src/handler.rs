@@ -120,7 +120,12 @@ where
                 tracing::info!(outcome = %serde_json::to_string(outcome).unwrap_or_default(), "event handled")
             }
             Err(error) => {
-                tracing::warn!(error = %ErrorChain(error), "event not handled; it will be retried")
+                let (HandlerError::Publish(cause) | HandlerError::DeadLetter(cause)) = error;
+                tracing::warn!(
+                    error = %ErrorChain(error),
+                    error.kind = %cause.kind(),
+                    "event not handled; it will be retried"
+                )
             }
         }
         outcome

@@ -335,7 +335,7 @@ impl<T: SlackTransport, St: StateStore + Sync, Q: MessageQueue + Sync> Engine<T,
                     expires_at: self.expires_in(self.settings.thread_ttl),
                 };
                 if let Err(error) = self.state.put(&item).await {
-                    tracing::warn!(error = %ErrorChain(&error), "could not remember the thread; later alerts start a new one");
+                    tracing::warn!(error = %ErrorChain(&error), error.kind = %error.kind(), "could not remember the thread; later alerts start a new one");
                 }
             }
             return sent;
@@ -356,7 +356,7 @@ impl<T: SlackTransport, St: StateStore + Sync, Q: MessageQueue + Sync> Engine<T,
             if self.fits(wait, deadline) {
                 self.clock.sleep(wait).await;
                 if let Err(error) = self.slack.update_message(token, &posted, payload).await {
-                    tracing::warn!(destination = %destination.name, error = %ErrorChain(&error), "could not update the thread's parent");
+                    tracing::warn!(destination = %destination.name, error = %ErrorChain(&error), error.kind = %error.kind(), "could not update the thread's parent");
                 }
             }
         }
@@ -445,7 +445,7 @@ impl<T: SlackTransport, St: StateStore + Sync, Q: MessageQueue + Sync> Engine<T,
                     let key = delivery_key(&delivery.alert.id, &delivery.destination);
                     if let Err(error) = self.state.delete(&key).await {
                         // The claim then expires by itself; the retry waits for it.
-                        tracing::warn!(error = %ErrorChain(&error), "could not release a delivery claim");
+                        tracing::warn!(error = %ErrorChain(&error), error.kind = %error.kind(), "could not release a delivery claim");
                     }
                     outcome.retry.insert(message_id.clone());
                 }
@@ -479,7 +479,7 @@ impl<T: SlackTransport, St: StateStore + Sync, Q: MessageQueue + Sync> Engine<T,
                 outcome.dead += 1;
             }
             Err(error) => {
-                tracing::error!(error = %ErrorChain(&error), "could not dead-letter a delivery; it will be retried");
+                tracing::error!(error = %ErrorChain(&error), error.kind = %error.kind(), "could not dead-letter a delivery; it will be retried");
                 let key = delivery_key(&delivery.alert.id, &delivery.destination);
                 let _ = self.state.delete(&key).await;
                 outcome.retry.insert(message_id.to_string());
@@ -516,7 +516,7 @@ impl<T: SlackTransport, St: StateStore + Sync, Q: MessageQueue + Sync> Engine<T,
         if let Err(error) = self.state.put(&item).await {
             // The claim expires, and a redelivery within its window would post again: the one
             // duplicate window this design has, logged so it can be seen.
-            tracing::error!(error = %ErrorChain(&error), key = %item.key, "could not record the delivery");
+            tracing::error!(error = %ErrorChain(&error), error.kind = %error.kind(), key = %item.key, "could not record the delivery");
         }
     }
 
@@ -551,7 +551,7 @@ impl<T: SlackTransport, St: StateStore + Sync, Q: MessageQueue + Sync> Engine<T,
             expires_at: record.sent_at + window.as_secs(),
         };
         if let Err(error) = self.state.put(&item).await {
-            tracing::warn!(error = %ErrorChain(&error), "could not record the dedup window");
+            tracing::warn!(error = %ErrorChain(&error), error.kind = %error.kind(), "could not record the dedup window");
         }
     }
 }

@@ -114,7 +114,7 @@ where
                     if let Err(send_error) =
                         self.engine.dead_letters.send(&letter.to_string()).await
                     {
-                        tracing::error!(%message_id, error = %ErrorChain(&send_error), "could not dead-letter; retrying the message");
+                        tracing::error!(%message_id, error = %ErrorChain(&send_error), error.kind = %send_error.kind(), "could not dead-letter; retrying the message");
                         retry_poison.push(message_id);
                     }
                 }
@@ -190,7 +190,7 @@ where
             Ok(message_id) => response(202, json!({ "queued": message_id })),
             // Alertmanager retries on 5xx.
             Err(error) => {
-                tracing::error!(error = %ErrorChain(&error), "could not queue a webhook payload");
+                tracing::error!(error = %ErrorChain(&error), error.kind = %error.kind(), "could not queue a webhook payload");
                 response(
                     503,
                     json!({ "error": "could not queue the payload, retry" }),

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use fleetwatch_ports::{BoxError, Secret};
+use fleetwatch_ports::{BoxError, FaultKind, Secret};
 use serde_json::Value;
 
 /// What a failed post means for the caller.
@@ -25,6 +25,13 @@ pub enum SlackError {
 impl SlackError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, SlackError::Permanent(_))
+    }
+
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            SlackError::Permanent(_) => FaultKind::Permanent,
+            SlackError::RateLimited { .. } | SlackError::Transient(_) => FaultKind::Transient,
+        }
     }
 }
 
