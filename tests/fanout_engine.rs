@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fleetwatch_alerts::{Alert, Severity, Source, Status};
-use fleetwatch_ports::{Clock, ManualClock, MemoryQueue, MemoryStateStore, Secret};
+use fleetwatch_ports::{Clock, ManualClock, MemoryQueue, MemoryStateStore, StaticSecrets};
 use fleetwatch_slack::SlackClient;
-use fleetwatch_slack_fanout::{Delivery, Destination, Engine, Settings, Target, WorkItem};
+use fleetwatch_slack_fanout::{Delivery, Engine, Settings, WorkItem};
 use fleetwatch_test_support::slack::{SlackFake, SlackFault, SlackTarget, WebhookError};
 
 fn alert(n: usize, status: Status) -> Alert {
@@ -47,7 +47,7 @@ fn work(deliveries: Vec<Delivery>) -> Vec<WorkItem> {
 struct Setup {
     fake: SlackFake,
     webhook: String,
-    engine: Engine<SlackClient, MemoryStateStore, MemoryQueue>,
+    engine: Engine<SlackClient, MemoryStateStore, MemoryQueue, StaticSecrets>,
     clock: Arc<ManualClock>,
 }
 
@@ -71,28 +71,26 @@ fn setup(settings: Settings) -> Setup {
     let destinations = HashMap::from([
         (
             "ops".to_string(),
-            Destination {
-                name: "ops".into(),
-                target: Target::Webhook {
-                    url: Secret::new(webhook.clone()),
-                },
+            fleetwatch_routing::Destination::Webhook {
+                url_parameter: "/slack/ops".into(),
             },
         ),
         (
             "deploys".to_string(),
-            Destination {
-                name: "deploys".into(),
-                target: Target::Bot {
-                    token: Secret::new("xoxb-bot"),
-                    channel: "#deploys".into(),
-                },
+            fleetwatch_routing::Destination::Bot {
+                token_parameter: "/slack/bot".into(),
+                channel: "#deploys".into(),
             },
         ),
     ]);
+    let secrets = StaticSecrets::default()
+        .with("/slack/ops", webhook.clone())
+        .with("/slack/bot", "xoxb-bot");
     let engine = Engine::new(
         SlackClient::new(fake.api_base_url(), Duration::from_secs(5)).unwrap(),
         MemoryStateStore::new(clock.clone()),
         MemoryQueue::default(),
+        secrets,
         destinations,
         settings,
         clock.clone(),
@@ -187,22 +185,20 @@ async fn a_rate_limit_beyond_the_deadline_hands_the_message_back_and_the_retry_p
     s.fake.fail_next(
         SlackTarget::Webhook(s.webhook.clone()),
         1,
-        SlackFault::rate_limited(4),
+        SlackFault::rate_limited(30),
     );
+    // Time for one Slack call (10 s) and its bookkeeping, not for 30 s of Retry-After.
     let items = work(vec![delivery(alert(1, Status::Firing), "ops")]);
-    let outcome = s.engine.deliver(items.clone(), s.deadline(2)).await;
-    assert_eq!(
-        outcome.retry.into_iter().collect::<Vec<_>>(),
-        vec!["m0".to_string()]
-    );
+    let outcome = s.engine.deliver(items.clone(), s.deadline(15)).await;
+    assert_eq!(outcome.retry.keys().collect::<Vec<_>>(), ["m0"]);
     assert!(s.fake.delivered("ops").is_empty());
 
     // The next invocation still honours the hold: it waits out the rest of Retry-After.
     let started = s.clock.now();
-    let retry = s.engine.deliver(items, s.deadline(30)).await;
+    let retry = s.engine.deliver(items, s.deadline(60)).await;
     assert_eq!((retry.delivered, retry.posted), (1, 1));
     assert!(
-        s.since(started) >= Duration::from_secs(4),
+        s.since(started) >= Duration::from_secs(30),
         "{:?}",
         s.since(started)
     );

@@ -1,11 +1,17 @@
-//! The deployable binaries under the real Lambda runtime API (`cargo lambda watch`), talking to
-//! moto: what `main` wires from the environment is what runs, not a test double.
+//! The functions under the real Lambda runtime API (`cargo lambda watch --only-lambda-apis`),
+//! talking to moto: each function runs in its own process, this test binary started again as
+//! `run_a_function` with the environment Lambda sets, calling the function's `run()` (what its
+//! `main` calls): configuration from the environment, the AWS clients, the handler and
+//! `lambda_runtime`'s client loop. Nothing is compiled for it (cargo-lambda would build every
+//! function again with other features than the test build's).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::support::{MotoClients, TestResult, receive};
-use fleetwatch_test_support::lambda::LambdaWatch;
+use std::process::{Child, Command, Stdio};
+
+use fleetwatch_test_support::lambda::{LambdaWatch, tie_to_this_process};
 use fleetwatch_test_support::moto::MotoServer;
 use serde_json::json;
 
@@ -25,6 +31,53 @@ fn sample_access_log() -> (String, Vec<u8>) {
         format!("AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/{name}"),
         bytes,
     )
+}
+
+/// A function process serving `watch`; killed when dropped.
+struct FunctionProcess(Child);
+
+impl FunctionProcess {
+    fn start(function: &str, watch: &LambdaWatch, env: &[(String, String)]) -> FunctionProcess {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                "lambda_runtime::run_a_function",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("FLEETWATCH_TEST_FUNCTION", function)
+            .envs(watch.function_env(function))
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        tie_to_this_process(&mut command);
+        FunctionProcess(command.spawn().expect("starting the function process"))
+    }
+}
+
+impl Drop for FunctionProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Not a test of its own: the function process of the tests above (its `run()` never returns
+/// while the runtime API answers).
+#[test]
+#[ignore = "run as a child process by the tests of this module"]
+fn run_a_function() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let function = std::env::var("FLEETWATCH_TEST_FUNCTION").unwrap();
+    let result = runtime.block_on(async {
+        match function.as_str() {
+            "alb-logs" => alb_logs::run().await,
+            "ecs-events" => ecs_events::run().await,
+            other => panic!("no function {other}"),
+        }
+    });
+    panic!("{function} stopped: {result:?}");
 }
 
 fn s3_notification(bucket: &str, key: &str) -> serde_json::Value {
@@ -65,7 +118,8 @@ async fn alb_logs_runs_under_the_lambda_runtime_api() -> TestResult {
             "when_required".into(),
         ),
     ]);
-    let watch = LambdaWatch::start(&env)?;
+    let watch = LambdaWatch::start()?;
+    let _function = FunctionProcess::start("alb-logs", &watch, &env);
 
     let answer = watch
         .invoke("alb-logs", &s3_notification(LOGS, &key))
@@ -116,7 +170,8 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() -> TestResult {
         ("FLEETWATCH_EVENTS_DLQ_URL".into(), queues[1].clone()),
         ("FLEETWATCH_STATE_TABLE".into(), "fleetwatch-state".into()),
     ]);
-    let watch = LambdaWatch::start(&env)?;
+    let watch = LambdaWatch::start()?;
+    let _function = FunctionProcess::start("ecs-events", &watch, &env);
 
     // A placement failure of a service moto does not know: the alert goes out, marked as not
     // enriched (DescribeServices finds no such service).

@@ -10,10 +10,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use alertmanager_receiver::{AlertmanagerReceiver, build_receiver};
 use aws_sdk_ssm::types::ParameterType;
 use fleetwatch_aws::AwsClients;
 use fleetwatch_ports::{Clock, ManualClock, MetricLines, MetricsSink};
-use fleetwatch_slack_fanout::FanoutConfig;
+use fleetwatch_slack_fanout::{DEFAULT_MAX_BODY_BYTES, FanoutConfig, ReceiverConfig};
 use fleetwatch_test_support::NeedsSetup;
 use fleetwatch_test_support::moto::MotoServer;
 use fleetwatch_test_support::slack::{SlackFake, SlackFault, SlackTarget, WebhookError};
@@ -153,22 +154,49 @@ impl World {
         routing_variable: &'static str,
         value: &str,
     ) -> SlackFanout {
-        let env = BTreeMap::from([
-            (routing_variable, value.to_string()),
-            ("FLEETWATCH_STATE_TABLE", TABLE.into()),
-            ("FLEETWATCH_ALERTS_QUEUE_URL", self.alerts_url.clone()),
-            ("FLEETWATCH_ALERTS_DLQ_URL", self.dlq_url.clone()),
+        self.handler_with(&[(routing_variable, value)]).await
+    }
+
+    /// The function with the environment `template.yaml` gives it, `overrides` applied.
+    async fn handler_with(&self, overrides: &[(&'static str, &str)]) -> SlackFanout {
+        let mut env = BTreeMap::from([
             (
-                "FLEETWATCH_WEBHOOK_TOKEN_PARAMETER",
-                "/fleetwatch/alertmanager/token".into(),
+                "FLEETWATCH_ROUTING_PARAMETER",
+                "/fleetwatch/slack/routing".to_string(),
             ),
+            ("FLEETWATCH_STATE_TABLE", TABLE.into()),
+            ("FLEETWATCH_ALERTS_DLQ_URL", self.dlq_url.clone()),
             ("FLEETWATCH_SLACK_API_BASE", self.slack.api_base_url()),
+            ("FLEETWATCH_MAX_RECEIVES", "5".into()),
         ]);
+        for (name, value) in overrides {
+            if *name == "FLEETWATCH_ROUTING_FILE" {
+                env.remove("FLEETWATCH_ROUTING_PARAMETER");
+            }
+            env.insert(name, value.to_string());
+        }
         let config = FanoutConfig::from_lookup(|name| env.get(name).cloned()).unwrap();
         let metrics = MetricsSink::to(self.clock.clone(), &self.metrics);
         build_handler(&config, &self.aws, metrics, self.clock.clone())
             .await
             .unwrap()
+    }
+
+    /// The Alertmanager receiver as its `main` builds it, on this world's queues.
+    async fn receiver(&self) -> AlertmanagerReceiver {
+        self.receiver_with_token("/fleetwatch/alertmanager/token")
+            .await
+    }
+
+    async fn receiver_with_token(&self, parameter: &str) -> AlertmanagerReceiver {
+        let env = BTreeMap::from([
+            ("FLEETWATCH_WEBHOOK_TOKEN_PARAMETER", parameter.to_string()),
+            ("FLEETWATCH_ALERTS_QUEUE_URL", self.alerts_url.clone()),
+            ("FLEETWATCH_ALERTS_DLQ_URL", self.dlq_url.clone()),
+        ]);
+        let config = ReceiverConfig::from_lookup(|name| env.get(name).cloned()).unwrap();
+        let metrics = MetricsSink::to(self.clock.clone(), &self.metrics);
+        build_receiver(&config, &self.aws, metrics, self.clock.clone()).await
     }
 
     async fn send(&self, body: &str) {
@@ -193,6 +221,9 @@ impl World {
                 .queue_url(&self.alerts_url)
                 .max_number_of_messages(10)
                 .visibility_timeout(120)
+                .message_system_attribute_names(
+                    aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+                )
                 .send()
                 .await
                 .unwrap()
@@ -461,9 +492,9 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
             "body": json!({"version": "4", "status": "firing", "alerts": []}).to_string(),
         })
     };
-    let deadline = world.deadline(10);
+    let receiver = world.receiver().await;
     for bad in [None, Some("Bearer wrong"), Some(ALERTMANAGER_TOKEN)] {
-        let answer = handler.handle(request(bad), deadline).await.unwrap();
+        let answer = receiver.handle(&request(bad)).await;
         assert_eq!(answer["statusCode"], 401, "{bad:?}");
     }
     assert_eq!(
@@ -472,10 +503,7 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
         "an unauthenticated call queued something"
     );
     let bearer = format!("Bearer {ALERTMANAGER_TOKEN}");
-    let answer = handler
-        .handle(request(Some(&bearer)), deadline)
-        .await
-        .unwrap();
+    let answer = receiver.handle(&request(Some(&bearer))).await;
     assert_eq!(answer["statusCode"], 202);
     assert_eq!(world.queued().await, 1);
 
@@ -582,5 +610,260 @@ async fn unreadable_messages_are_dead_lettered_and_unknown_ones_rendered_generic
     assert_eq!(world.metric_total("PoisonMessages"), 1.0);
     assert_eq!(world.metric_total("UnknownPayloads"), 1.0);
     assert_eq!(world.queued().await, 0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults: the public edge, missing secrets, the state table, pacing across instances
+// ---------------------------------------------------------------------------------------------
+
+fn webhook_request(authorization: Option<&str>, body: &str, request_id: &str) -> Value {
+    let mut headers = json!({"content-type": "application/json"});
+    if let Some(value) = authorization {
+        headers["authorization"] = json!(value);
+    }
+    json!({
+        "version": "2.0", "rawPath": "/", "headers": headers, "isBase64Encoded": false,
+        "requestContext": {"http": {"method": "POST", "path": "/"}, "requestId": request_id},
+        "body": body,
+    })
+}
+
+fn alertmanager_payload(alerts: usize, annotation_bytes: usize) -> Value {
+    let alerts: Vec<Value> = (0..alerts)
+        .map(|n| {
+            json!({
+                "status": "firing",
+                "labels": {"alertname": format!("DiskFull{n:05}"), "severity": "warning"},
+                "annotations": {"description": "x".repeat(annotation_bytes)},
+                "startsAt": "2026-12-04T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                "fingerprint": format!("{n:016x}"),
+            })
+        })
+        .collect();
+    json!({"version": "4", "groupKey": "{}:{}", "status": "firing", "receiver": "slack",
+           "alerts": alerts})
+}
+
+#[tokio::test]
+async fn the_receiver_refuses_before_any_other_work_and_needs_nothing_to_refuse() -> TestResult {
+    let world = World::new().await?;
+    let receiver = world.receiver().await;
+    // No AWS at all from here: refusals read and write nothing.
+    drop(world.moto);
+    let bearer = format!("Bearer {ALERTMANAGER_TOKEN}");
+    let body = alertmanager_payload(1, 10).to_string();
+    let cases = [
+        (webhook_request(None, &body, "r1"), 401),
+        (webhook_request(Some("Bearer wrong"), &body, "r2"), 401),
+        (webhook_request(Some(&bearer), "{not json", "r3"), 400),
+        (
+            webhook_request(Some(&bearer), &"x".repeat(DEFAULT_MAX_BODY_BYTES + 1), "r4"),
+            413,
+        ),
+    ];
+    for (request, status) in cases {
+        assert_eq!(receiver.handle(&request).await["statusCode"], status);
+    }
+    let mut get = webhook_request(Some(&bearer), &body, "r5");
+    get["requestContext"]["http"]["method"] = json!("GET");
+    assert_eq!(receiver.handle(&get).await["statusCode"], 405);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_receiver_token_answers_503_and_delivery_goes_on() -> TestResult {
+    let world = World::new().await?;
+    let receiver = world.receiver_with_token("/fleetwatch/no-such-token").await;
+    let bearer = format!("Bearer {ALERTMANAGER_TOKEN}");
+    let request = webhook_request(
+        Some(&bearer),
+        &alertmanager_payload(1, 10).to_string(),
+        "r1",
+    );
+    // Alertmanager keeps the alerts and retries a 5xx.
+    assert_eq!(receiver.handle(&request).await["statusCode"], 503);
+    // The queue consumer is another function: it builds and delivers.
+    let handler = world.handler().await;
+    world.send(&alert(1).to_string()).await;
+    world.drain(&handler).await;
+    assert_eq!(world.slack.delivered("team-b").len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_oversized_webhook_is_split_into_messages_that_all_arrive() -> TestResult {
+    let world = World::new().await?;
+    let receiver = world.receiver().await;
+    let handler = world.handler().await;
+    let bearer = format!("Bearer {ALERTMANAGER_TOKEN}");
+    // 800 alerts of ~700 bytes: over 500 KB, twice the queue's message limit; and one alert that
+    // alone would not fit a message.
+    let mut payload = alertmanager_payload(800, 600);
+    let huge = json!({"status": "firing", "labels": {"alertname": "Huge"},
+        "annotations": {"description": "y".repeat(300 * 1024)},
+        "startsAt": "2026-12-04T10:00:00Z", "fingerprint": "ffffffffffffffff"});
+    payload["alerts"].as_array_mut().unwrap().push(huge);
+    let answer = receiver
+        .handle(&webhook_request(
+            Some(&bearer),
+            &payload.to_string(),
+            "split-1",
+        ))
+        .await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert!(body["queued"].as_u64().unwrap() >= 3, "{body}");
+    assert_eq!(body["parked"], 1);
+    world.drain(&handler).await;
+    // Every alert reached Slack (in digests: many alerts per batch).
+    assert_eq!(world.metric_total("AlertsReceived"), 800.0);
+    assert_eq!(world.metric_total("Delivered"), 800.0);
+    let letters = world.dead_letters().await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["alert"]["labels"]["alertname"], "Huge");
+    assert!(
+        letters[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("message limit")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_re_notification_reaches_slack_again_and_a_redelivery_does_not() -> TestResult {
+    let world = World::new().await?;
+    let receiver = world.receiver().await;
+    let handler = world.handler().await;
+    let bearer = format!("Bearer {ALERTMANAGER_TOKEN}");
+    let body = alertmanager_payload(1, 10).to_string();
+    // Alertmanager notifies, and after its repeat_interval (4 h by default, past the route's
+    // 5-minute dedup window) notifies again: two requests with the same payload.
+    let mut events = Vec::new();
+    for request_id in ["first-notification", "repeat-notification"] {
+        let answer = receiver
+            .handle(&webhook_request(Some(&bearer), &body, request_id))
+            .await;
+        assert_eq!(answer["statusCode"], 202);
+        events.extend(world.drain(&handler).await);
+        world.clock.advance(Duration::from_secs(4 * 3600));
+    }
+    assert_eq!(
+        world.slack.delivered("team-c").len(),
+        2,
+        "the repeat is posted"
+    );
+    // The queue redelivers a message already handled: nothing new.
+    handler
+        .handle(events[0].clone(), world.deadline(60))
+        .await
+        .unwrap();
+    assert_eq!(world.slack.delivered("team-c").len(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_destination_secret_parks_only_its_own_alerts() -> TestResult {
+    let world = World::new().await?;
+    world
+        .aws
+        .ssm()
+        .delete_parameter()
+        .name("/fleetwatch/slack/team-a")
+        .send()
+        .await?;
+    // It builds: the secret is read when team-a is first posted to.
+    let handler = world.handler().await;
+    let mut for_a = alert(1);
+    for_a["labels"]["team"] = json!("a");
+    let mut for_b = alert(2);
+    for_b["labels"]["team"] = json!("b");
+    world.send(&for_a.to_string()).await;
+    world.send(&for_b.to_string()).await;
+    world.drain(&handler).await;
+    assert_eq!(world.slack.delivered("team-b").len(), 1);
+    let letters = world.dead_letters().await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["destination"], "team-a");
+    assert_eq!(
+        letters[0]["reason"],
+        "destination team-a: secret parameter /fleetwatch/slack/team-a does not exist"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn state_table_failures_are_retried_then_parked_with_the_reason() -> TestResult {
+    let world = World::new().await?;
+    // A table that does not exist: every claim fails.
+    let handler = world
+        .handler_with(&[
+            ("FLEETWATCH_STATE_TABLE", "no-such-table"),
+            ("FLEETWATCH_MAX_RECEIVES", "2"),
+        ])
+        .await;
+    world.send(&alert(1).to_string()).await;
+    let events = world.drain(&handler).await;
+    assert_eq!(
+        events.len(),
+        2,
+        "retried once, parked on the second receive"
+    );
+    assert!(world.slack.all_messages().is_empty());
+    let letters = world.dead_letters().await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let reason = letters[0]["reason"].as_str().unwrap();
+    assert!(
+        reason
+            .starts_with("claiming the delivery: state store conditional put of delivery#id-0001#")
+            && reason.contains("ResourceNotFoundException"),
+        "{reason}"
+    );
+    assert_eq!(letters[0]["body"], alert(1).to_string());
+    assert_eq!(world.queued().await, 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_pace_per_channel_through_the_state_table() -> TestResult {
+    let world = World::new().await?;
+    let (first, second) = (world.handler().await, world.handler().await);
+    // Two batches of ten alerts for team-c (no digest: ten is the threshold), one per instance.
+    let batch = |from: usize| -> Value {
+        let records: Vec<Value> = (from..from + 10)
+            .map(|n| {
+                let mut alert = alert(n);
+                alert["labels"]["team"] = json!("c");
+                alert["severity"] = json!("warning");
+                json!({"messageId": format!("m{n}"), "eventSource": "aws:sqs",
+                       "attributes": {"ApproximateReceiveCount": "1"}, "body": alert.to_string()})
+            })
+            .collect();
+        json!({ "Records": records })
+    };
+    let deadline = world.deadline(120);
+    let (a, b) = tokio::join!(
+        first.handle(batch(1), deadline),
+        second.handle(batch(101), deadline)
+    );
+    for answer in [a?, b?] {
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+    }
+    let mut posted: Vec<SystemTime> = world
+        .slack
+        .delivered("team-c")
+        .iter()
+        .map(|m| m.posted_at)
+        .collect();
+    assert_eq!(posted.len(), 20);
+    posted.sort();
+    for window in posted.windows(3) {
+        let gap = window[2].duration_since(window[0]).unwrap();
+        assert!(
+            gap >= Duration::from_secs(1),
+            "3 posts within {gap:?} across two instances"
+        );
+    }
     Ok(())
 }

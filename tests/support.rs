@@ -14,8 +14,9 @@ pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The SDK side of a moto server.
 pub trait MotoClients {
-    /// SDK configuration for this server: its endpoint, a region, static test credentials and no
-    /// retries (moto answers unimplemented operations with 500; a test should fail fast).
+    /// SDK configuration for this server: its endpoint, a region, static test credentials, no
+    /// retries (moto answers unimplemented operations with 500; a test should fail fast) and
+    /// generous call timeouts (moto answers a service's first call slowly on a busy machine).
     async fn sdk_config(&self) -> SdkConfig;
 
     /// The project's client factory pointed at this server.
@@ -38,6 +39,12 @@ impl MotoClients for MotoServer {
                 "testing", "testing", None, None, "moto",
             )))
             .retry_config(aws_config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(std::time::Duration::from_secs(60))
+                    .operation_timeout(std::time::Duration::from_secs(60))
+                    .build(),
+            )
             .load()
             .await
     }
@@ -112,7 +119,8 @@ pub fn lambda_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -
                 "messageId": m.message_id(),
                 "receiptHandle": m.receipt_handle(),
                 "body": m.body(),
-                "attributes": {"ApproximateReceiveCount": "1"},
+                // The count SQS reports when asked for it (as the event source always is).
+                "attributes": {"ApproximateReceiveCount": receive_count(m)},
                 "messageAttributes": {},
                 "md5OfBody": m.md5_of_body(),
                 "eventSource": "aws:sqs",
@@ -122,6 +130,15 @@ pub fn lambda_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -
         })
         .collect();
     json!({ "Records": records })
+}
+
+fn receive_count(message: &aws_sdk_sqs::types::Message) -> String {
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+    message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .cloned()
+        .unwrap_or_else(|| "1".into())
 }
 
 /// What one ReceiveMessage call returns now (up to 10 messages, invisible for the queue's

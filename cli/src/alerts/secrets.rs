@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use fleetwatch_ports::{ErrorChain, SecretError, StaticSecrets};
+use fleetwatch_ports::{ErrorChain, Secret, SecretError, SecretSource, StaticSecrets};
 use fleetwatch_routing::Config;
-use fleetwatch_slack_fanout::{Destination, resolve_target};
+use fleetwatch_slack_fanout::resolve_target;
 
 use super::aws::{SsmSecrets, ssm_secrets};
 use crate::outcome::Fatal;
@@ -61,13 +61,14 @@ impl Secrets {
         }
     }
 
-    /// The delivery targets of the configuration's destinations named in `wanted`, with their
-    /// secrets. Only those: a test of one route needs only its own secrets.
-    pub async fn resolve<'a>(
+    /// The configuration's destinations named in `wanted`, each checked to have its secret, so
+    /// a missing one stops the command before anything is sent. Only those: a test of one route
+    /// needs only its own secrets.
+    pub async fn check<'a>(
         &self,
         config: &Config,
         wanted: impl IntoIterator<Item = &'a str>,
-    ) -> Result<HashMap<String, Destination>, Fatal> {
+    ) -> Result<HashMap<String, fleetwatch_routing::Destination>, Fatal> {
         let mut destinations = HashMap::new();
         for name in wanted {
             if destinations.contains_key(name) {
@@ -77,22 +78,21 @@ impl Secrets {
                 // Routing only names configured destinations; the engine dead-letters others.
                 continue;
             };
-            let target = match self {
-                Secrets::File { values, .. } => resolve_target(destination, values).await,
-                Secrets::Ssm(ssm) => resolve_target(destination, ssm).await,
-            };
-            let target = target.map_err(|error| {
+            resolve_target(destination, self).await.map_err(|error| {
                 prefix_fatal(self.fatal(error), &format!("destination {name}: "))
             })?;
-            destinations.insert(
-                name.to_string(),
-                Destination {
-                    name: name.to_string(),
-                    target,
-                },
-            );
+            destinations.insert(name.to_string(), destination.clone());
         }
         Ok(destinations)
+    }
+}
+
+impl SecretSource for Secrets {
+    async fn secret(&self, name: &str) -> Result<Secret, SecretError> {
+        match self {
+            Secrets::File { values, .. } => values.secret(name).await,
+            Secrets::Ssm(ssm) => ssm.secret(name).await,
+        }
     }
 }
 

@@ -78,11 +78,12 @@ pub fn run(args: &SendArgs) -> CommandResult {
             .iter()
             .flat_map(|item| &item.deliveries)
             .map(|delivery| delivery.destination.as_str());
-        let destinations = secrets.resolve(&config, wanted).await?;
+        let destinations = secrets.check(&config, wanted).await?;
         let engine = Engine::new(
             slack,
             MemoryStateStore::new(clock.clone()),
             MemoryQueue::default(),
+            secrets,
             destinations,
             Settings::default(),
             clock.clone(),
@@ -169,7 +170,7 @@ struct Report {
 /// What became of each delivery (from the state the engine recorded, the reasons from its
 /// dead letters), and the totals.
 async fn fates(
-    engine: &Engine<SlackClient, MemoryStateStore, MemoryQueue>,
+    engine: &Engine<SlackClient, MemoryStateStore, MemoryQueue, Secrets>,
     deliveries: &[Delivery],
     outcome: &Outcome,
 ) -> Report {
@@ -222,6 +223,9 @@ async fn fates(
         outcome.dropped,
         outcome.rate_limited
     ));
+    for (message, reason) in &outcome.retry {
+        text.push_str(&format!("Left for a retry: {message}: {reason}\n"));
+    }
     Report {
         text,
         failed: outcome.dead > 0 || !outcome.retry.is_empty(),

@@ -98,3 +98,23 @@ async fn bulk_sink(
     let bulk = BulkConfig::new(&search.endpoint, &search.index, op);
     Ok(BulkSink::new(bulk, auth, clock)?)
 }
+
+/// The function: configuration from the environment, the handler, Lambda's runtime loop.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    let config = fleetwatch_alb_logs::AlbLogsConfig::from_lookup(|name| std::env::var(name).ok())?;
+    let aws = AwsClients::from_env().await;
+    let clock = fleetwatch_ports::SystemClock::shared();
+    let handler = build_handler(&config, &aws, MetricsSink::stdout(clock.clone()), clock).await?;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let handler = &handler;
+            async move {
+                handler
+                    .handle(event.payload)
+                    .await
+                    .map_err(fleetwatch_aws::diagnostic)
+            }
+        },
+    ))
+    .await
+}

@@ -124,19 +124,30 @@ impl StateStore for DynamoStateStore {
         Ok(())
     }
 
-    async fn put_if_absent(&self, item: &StateItem) -> Result<bool, StateError> {
-        let result = self
+    async fn compare_and_set(
+        &self,
+        item: &StateItem,
+        expected: Option<&str>,
+    ) -> Result<bool, StateError> {
+        let now = AttributeValue::N(self.now().to_string());
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(Self::item_attributes(item)))
-            .condition_expression("attribute_not_exists(#pk) OR #ttl <= :now")
-            .expression_attribute_names("#pk", KEY_ATTRIBUTE)
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":now", AttributeValue::N(self.now().to_string()))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":now", now);
+        // An expired item that TTL has not deleted yet counts as absent.
+        let request = match expected {
+            None => request
+                .condition_expression("attribute_not_exists(#pk) OR #ttl <= :now")
+                .expression_attribute_names("#pk", KEY_ATTRIBUTE),
+            Some(value) => request
+                .condition_expression("#value = :expected AND #ttl > :now")
+                .expression_attribute_names("#value", VALUE_ATTRIBUTE)
+                .expression_attribute_values(":expected", AttributeValue::S(value.into())),
+        };
+        match request.send().await {
             Ok(_) => Ok(true),
             Err(err)
                 if err

@@ -54,14 +54,51 @@ pub trait StateStore {
     /// Writes unconditionally.
     fn put(&self, item: &StateItem) -> impl Future<Output = Result<(), StateError>> + Send;
 
-    /// Writes only when no live item holds the key. `Ok(false)` means one does: the caller lost
-    /// the race, or is a retry of work already done.
+    /// Writes only when the live value under the item's key is `expected` (`None`: no live
+    /// item). `Ok(false)` means it is not: another worker changed it first (read again and decide
+    /// again), or this is a retry of work already done.
+    fn compare_and_set(
+        &self,
+        item: &StateItem,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<bool, StateError>> + Send;
+
+    /// Writes only when no live item holds the key: [`StateStore::compare_and_set`] with nothing
+    /// expected.
     fn put_if_absent(
         &self,
         item: &StateItem,
-    ) -> impl Future<Output = Result<bool, StateError>> + Send;
+    ) -> impl Future<Output = Result<bool, StateError>> + Send
+    where
+        Self: Sync,
+    {
+        self.compare_and_set(item, None)
+    }
 
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StateError>> + Send;
+}
+
+/// One store shared by several users (two engines in a test, as two instances share a table).
+impl<S: StateStore + Send + Sync> StateStore for std::sync::Arc<S> {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<StateItem>, StateError>> + Send {
+        (**self).get(key)
+    }
+
+    fn put(&self, item: &StateItem) -> impl Future<Output = Result<(), StateError>> + Send {
+        (**self).put(item)
+    }
+
+    fn compare_and_set(
+        &self,
+        item: &StateItem,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<bool, StateError>> + Send {
+        (**self).compare_and_set(item, expected)
+    }
+
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StateError>> + Send {
+        (**self).delete(key)
+    }
 }
 
 /// In-memory adapter with the DynamoDB adapter's semantics, for the CLI and tests.
@@ -108,10 +145,18 @@ impl StateStore for MemoryStateStore {
         Ok(())
     }
 
-    async fn put_if_absent(&self, item: &StateItem) -> Result<bool, StateError> {
+    async fn compare_and_set(
+        &self,
+        item: &StateItem,
+        expected: Option<&str>,
+    ) -> Result<bool, StateError> {
         let now = self.now();
         let mut items = self.lock();
-        if items.get(&item.key).is_some_and(|old| old.expires_at > now) {
+        let live = items
+            .get(&item.key)
+            .filter(|old| old.expires_at > now)
+            .map(|old| old.value.as_str());
+        if live != expected {
             return Ok(false);
         }
         items.insert(item.key.clone(), item.clone());
@@ -169,5 +214,30 @@ mod tests {
 
         clock.advance(Duration::from_secs(1_000));
         assert_eq!(store.get("k").await.unwrap(), None, "expired by the clock");
+    }
+
+    #[tokio::test]
+    async fn compare_and_set_writes_only_over_the_expected_value() {
+        let store = MemoryStateStore::new(Arc::new(ManualClock::at_epoch_seconds(1_000)));
+        assert!(
+            store
+                .compare_and_set(&item("k", "1", 2_000), None)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .compare_and_set(&item("k", "2", 2_000), Some("0"))
+                .await
+                .unwrap(),
+            "a stale expectation loses"
+        );
+        assert!(
+            store
+                .compare_and_set(&item("k", "2", 2_000), Some("1"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.get("k").await.unwrap().unwrap().value, "2");
     }
 }

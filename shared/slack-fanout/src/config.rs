@@ -1,15 +1,15 @@
-//! The slack-fanout function's configuration (environment variables set by `template.yaml`, read
-//! through a lookup the caller passes) and the cold-start steps that need it: the routing
-//! configuration (validated here, with errors naming the offending line) and the destinations
-//! with their secrets, read through any [`SecretSource`].
+//! The configuration of the slack-fanout and alertmanager-receiver functions (environment
+//! variables set by `template.yaml`, read through a lookup the caller passes) and the cold-start
+//! step that needs it: the routing configuration, validated with errors naming the offending
+//! line. Destinations' secrets are read later, by the engine, through any [`SecretSource`].
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use fleetwatch_ports::{Secret, SecretError, SecretSource};
+use fleetwatch_ports::{SecretError, SecretSource};
 use fleetwatch_routing::{Config, ConfigError};
 
-use crate::engine::{Destination, Settings, Target};
+use crate::engine::{Settings, Target};
+use crate::receiver::DEFAULT_MAX_BODY_BYTES;
 
 pub const ROUTING_PARAMETER: &str = "FLEETWATCH_ROUTING_PARAMETER";
 pub const ROUTING_FILE: &str = "FLEETWATCH_ROUTING_FILE";
@@ -18,16 +18,28 @@ pub const DEAD_LETTER_QUEUE_URL: &str = "FLEETWATCH_ALERTS_DLQ_URL";
 pub const WEBHOOK_TOKEN_PARAMETER: &str = "FLEETWATCH_WEBHOOK_TOKEN_PARAMETER";
 pub const SLACK_API_BASE: &str = "FLEETWATCH_SLACK_API_BASE";
 pub const DIGEST_THRESHOLD: &str = "FLEETWATCH_DIGEST_THRESHOLD";
+/// The alerts queue's `maxReceiveCount`: on that receive a failing message is parked with its
+/// reason by the function itself.
+pub const MAX_RECEIVES: &str = "FLEETWATCH_MAX_RECEIVES";
+pub const MAX_BODY_BYTES: &str = "FLEETWATCH_MAX_BODY_BYTES";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FanoutConfig {
     pub routing: RoutingSource,
     pub state_table: String,
-    pub alerts_queue_url: String,
     pub dead_letter_queue_url: String,
-    pub webhook_token_parameter: Option<String>,
     pub slack_api_base: String,
     pub digest_threshold: usize,
+    pub max_receives: Option<u32>,
+}
+
+/// The Alertmanager receiver's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiverConfig {
+    pub token_parameter: String,
+    pub alerts_queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub max_body_bytes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,53 +68,67 @@ pub enum WiringError {
     },
     #[error(transparent)]
     Routing(#[from] ConfigError),
-    #[error("destination {destination}")]
-    Secret {
-        destination: String,
-        #[source]
-        source: SecretError,
-    },
-    #[error("the Function URL token")]
-    WebhookToken(#[source] SecretError),
+}
+
+/// Blank values count as absent.
+fn lookup(get: impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> {
+    move |name: &str| get(name).filter(|v| !v.trim().is_empty())
+}
+
+fn number<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, WiringError> {
+    get(name)
+        .map(|value| {
+            value.trim().parse().map_err(|_| WiringError::Invalid {
+                name,
+                value,
+                expected: "a whole number",
+            })
+        })
+        .transpose()
 }
 
 impl FanoutConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, WiringError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let get = lookup(get);
         let routing = match (get(ROUTING_PARAMETER), get(ROUTING_FILE)) {
             (Some(name), _) => RoutingSource::Parameter(name),
             (None, Some(path)) => RoutingSource::File(path.into()),
             (None, None) => return Err(WiringError::Missing(ROUTING_PARAMETER)),
         };
-        let digest_threshold = match get(DIGEST_THRESHOLD) {
-            None => Settings::default().digest_threshold,
-            Some(value) => value.trim().parse().map_err(|_| WiringError::Invalid {
-                name: DIGEST_THRESHOLD,
-                value,
-                expected: "a whole number",
-            })?,
-        };
         Ok(Self {
             routing,
             state_table: get(STATE_TABLE).ok_or(WiringError::Missing(STATE_TABLE))?,
-            alerts_queue_url: get(ALERTS_QUEUE_URL)
-                .ok_or(WiringError::Missing(ALERTS_QUEUE_URL))?,
             dead_letter_queue_url: get(DEAD_LETTER_QUEUE_URL)
                 .ok_or(WiringError::Missing(DEAD_LETTER_QUEUE_URL))?,
-            webhook_token_parameter: get(WEBHOOK_TOKEN_PARAMETER),
             slack_api_base: get(SLACK_API_BASE).unwrap_or_else(|| "https://slack.com/api".into()),
-            digest_threshold,
+            digest_threshold: number(&get, DIGEST_THRESHOLD)?
+                .unwrap_or(Settings::default().digest_threshold),
+            max_receives: number(&get, MAX_RECEIVES)?,
         })
     }
-}
 
-impl FanoutConfig {
     /// The engine's settings: the defaults with what the environment changes.
     pub fn settings(&self) -> Settings {
         Settings {
             digest_threshold: self.digest_threshold,
             ..Settings::default()
         }
+    }
+}
+
+impl ReceiverConfig {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, WiringError> {
+        let get = lookup(get);
+        let required = |name: &'static str| get(name).ok_or(WiringError::Missing(name));
+        Ok(Self {
+            token_parameter: required(WEBHOOK_TOKEN_PARAMETER)?,
+            alerts_queue_url: required(ALERTS_QUEUE_URL)?,
+            dead_letter_queue_url: required(DEAD_LETTER_QUEUE_URL)?,
+            max_body_bytes: number(&get, MAX_BODY_BYTES)?.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        })
     }
 }
 
@@ -128,30 +154,6 @@ pub async fn load_routing(
     Ok(Config::from_yaml(&yaml)?)
 }
 
-/// Every destination of the routing configuration with its secret resolved.
-pub async fn resolve_destinations(
-    routing: &Config,
-    secrets: &impl SecretSource,
-) -> Result<HashMap<String, Destination>, WiringError> {
-    let mut destinations = HashMap::new();
-    for (name, destination) in routing.destinations() {
-        let target = resolve_target(destination, secrets)
-            .await
-            .map_err(|source| WiringError::Secret {
-                destination: name.to_string(),
-                source,
-            })?;
-        destinations.insert(
-            name.to_string(),
-            Destination {
-                name: name.to_string(),
-                target,
-            },
-        );
-    }
-    Ok(destinations)
-}
-
 /// One destination's delivery target, its secret read.
 pub async fn resolve_target(
     destination: &fleetwatch_routing::Destination,
@@ -169,20 +171,4 @@ pub async fn resolve_target(
             channel: channel.clone(),
         },
     })
-}
-
-/// The bearer token the Function URL checks, when one is configured.
-pub async fn webhook_token(
-    config: &FanoutConfig,
-    secrets: &impl SecretSource,
-) -> Result<Option<Secret>, WiringError> {
-    match &config.webhook_token_parameter {
-        Some(name) => Ok(Some(
-            secrets
-                .secret(name)
-                .await
-                .map_err(WiringError::WebhookToken)?,
-        )),
-        None => Ok(None),
-    }
 }

@@ -1,22 +1,22 @@
-use std::collections::HashMap;
+//! Pacing per destination: a token bucket kept as one number, the time at which the bucket is
+//! full again (GCRA's "theoretical arrival time"). One number can live in the state table and be
+//! updated with a conditional write, so every instance of the function shares one budget per
+//! channel. Pure: the caller passes the time (a duration since any fixed origin) and sleeps.
+
 use std::time::Duration;
 
-/// A token bucket per destination: `burst` messages at once, then one per `interval`.
-/// Pure: the caller passes the time (as a duration since any fixed origin) and sleeps itself.
-#[derive(Debug, Clone)]
-pub struct Pacer {
+/// `burst` messages at once, then one per `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
     interval: Duration,
     burst: u32,
-    /// Per destination, the time at which the bucket is full again ("theoretical arrival time").
-    full_at: HashMap<String, Duration>,
 }
 
-impl Pacer {
+impl Pace {
     pub fn new(interval: Duration, burst: u32) -> Self {
         Self {
             interval,
             burst: burst.max(1),
-            full_at: HashMap::new(),
         }
     }
 
@@ -25,29 +25,30 @@ impl Pacer {
         Self::new(Duration::from_secs(1), 2)
     }
 
-    /// Books one send to `destination` at or after `now`; returns how long to wait before it.
-    pub fn reserve(&mut self, destination: &str, now: Duration) -> Duration {
-        let capacity = self.interval * self.burst;
-        let full_at = self
-            .full_at
-            .get(destination)
-            .copied()
-            .unwrap_or(now)
-            .max(now);
-        // Sending is allowed while the bucket is at most `capacity - interval` ahead of now.
-        let earliest = full_at.saturating_sub(capacity - self.interval);
-        let send_at = earliest.max(now);
-        self.full_at
-            .insert(destination.to_string(), full_at + self.interval);
-        send_at - now
+    fn capacity(&self) -> Duration {
+        self.interval * self.burst
     }
 
-    /// After a 429: nothing goes to `destination` before `now + retry_after`.
-    pub fn hold(&mut self, destination: &str, now: Duration, retry_after: Duration) {
-        let capacity = self.interval * self.burst;
-        let resume = now + retry_after;
-        let full_at = self.full_at.entry(destination.to_string()).or_insert(now);
-        *full_at = (*full_at).max(resume + capacity - self.interval);
+    /// Books one send at or after `now`, given the stored full-again time (`None`: idle).
+    /// Returns how long to wait before sending, and the new full-again time to store.
+    pub fn reserve(&self, full_at: Option<Duration>, now: Duration) -> (Duration, Duration) {
+        let full_at = full_at.unwrap_or(now).max(now);
+        // Sending is allowed while the bucket is at most `capacity - interval` ahead of now.
+        let earliest = full_at.saturating_sub(self.capacity() - self.interval);
+        let send_at = earliest.max(now);
+        (send_at - now, full_at.saturating_add(self.interval))
+    }
+
+    /// After a 429: the full-again time that holds the destination until `now + retry_after`.
+    pub fn hold(
+        &self,
+        full_at: Option<Duration>,
+        now: Duration,
+        retry_after: Duration,
+    ) -> Duration {
+        let resume = now.saturating_add(retry_after);
+        let held = resume.saturating_add(self.capacity() - self.interval);
+        full_at.unwrap_or(now).max(held)
     }
 }
 
@@ -57,30 +58,46 @@ mod tests {
 
     const S: Duration = Duration::from_secs(1);
 
+    /// Books `n` sends at `now` one after the other, as the engine does with the stored value.
+    fn waits(pace: Pace, full_at: &mut Option<Duration>, now: Duration, n: usize) -> Vec<Duration> {
+        (0..n)
+            .map(|_| {
+                let (wait, next) = pace.reserve(*full_at, now);
+                *full_at = Some(next);
+                wait
+            })
+            .collect()
+    }
+
     #[test]
     fn allows_a_burst_then_one_per_interval() {
-        let mut pacer = Pacer::new(S, 2);
-        let now = Duration::from_secs(100);
-        let waits: Vec<Duration> = (0..5).map(|_| pacer.reserve("a", now)).collect();
+        let mut full_at = None;
+        let waits = waits(Pace::new(S, 2), &mut full_at, Duration::from_secs(100), 5);
         assert_eq!(waits, vec![Duration::ZERO, Duration::ZERO, S, 2 * S, 3 * S]);
     }
 
     #[test]
     fn destinations_are_independent_and_idle_time_refills() {
-        let mut pacer = Pacer::new(S, 1);
+        let pace = Pace::new(S, 1);
         let t0 = Duration::from_secs(10);
-        assert_eq!(pacer.reserve("a", t0), Duration::ZERO);
-        assert_eq!(pacer.reserve("a", t0), S);
-        assert_eq!(pacer.reserve("b", t0), Duration::ZERO);
-        assert_eq!(pacer.reserve("a", t0 + 10 * S), Duration::ZERO);
+        let (mut a, mut b) = (None, None);
+        assert_eq!(waits(pace, &mut a, t0, 2), vec![Duration::ZERO, S]);
+        assert_eq!(waits(pace, &mut b, t0, 1), vec![Duration::ZERO]);
+        assert_eq!(waits(pace, &mut a, t0 + 10 * S, 1), vec![Duration::ZERO]);
     }
 
     #[test]
     fn a_rate_limit_answer_holds_the_destination() {
-        let mut pacer = Pacer::new(S, 2);
+        let pace = Pace::new(S, 2);
         let t0 = Duration::from_secs(10);
-        pacer.hold("a", t0, 5 * S);
-        assert_eq!(pacer.reserve("a", t0), 5 * S);
-        assert_eq!(pacer.reserve("b", t0), Duration::ZERO);
+        let mut held = Some(pace.hold(None, t0, 5 * S));
+        assert_eq!(waits(pace, &mut held, t0, 1), vec![5 * S]);
+    }
+
+    #[test]
+    fn a_huge_retry_after_saturates_instead_of_overflowing() {
+        let pace = Pace::new(S, 2);
+        let held = pace.hold(None, Duration::from_secs(10), Duration::MAX);
+        assert_eq!(held, Duration::MAX);
     }
 }

@@ -62,6 +62,10 @@ pub struct DedupRecord {
     pub severity: Option<String>,
     /// Epoch seconds.
     pub sent_at: u64,
+    /// The alert that claimed this record: its own retry is not a duplicate of itself. Absent in
+    /// records written before claims were conditional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
 }
 
 impl DedupRecord {

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use fleetwatch_ports::{BoxError, FaultKind, Secret};
+use fleetwatch_ports::{BoxError, FaultKind, Secret, SharedClock};
 use serde_json::Value;
 
 /// What a failed post means for the caller.
@@ -68,11 +68,12 @@ pub trait SlackTransport: Send + Sync {
     ) -> impl Future<Output = Result<(), SlackError>> + Send;
 }
 
-/// Slack in memory: records every post and update, answers with scripted failures first. For
-/// tests of the engine and the handler without a network.
-#[derive(Debug, Default)]
+/// Slack in memory: records every post and update with the clock's time, answers with scripted
+/// failures first. For tests of the engine and the handler without a network.
+#[derive(Debug)]
 pub struct MemorySlack {
     state: std::sync::Mutex<MemoryState>,
+    clock: SharedClock,
 }
 
 /// One accepted post (webhook or `chat.postMessage`) or update.
@@ -85,6 +86,7 @@ pub struct Recorded {
     pub posted: Option<PostedMessage>,
     /// An update of this message instead of a new post.
     pub updated: Option<PostedMessage>,
+    pub at: std::time::SystemTime,
 }
 
 /// A scripted answer, consumed by the next call.
@@ -103,6 +105,13 @@ struct MemoryState {
 }
 
 impl MemorySlack {
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            state: std::sync::Mutex::default(),
+            clock,
+        }
+    }
+
     /// The next calls fail as scripted, in order.
     pub fn script(&self, answers: impl IntoIterator<Item = Scripted>) {
         self.lock().script.extend(answers);
@@ -140,8 +149,38 @@ impl MemorySlack {
             payload: payload.clone(),
             posted: updated.is_none().then(|| posted.clone()),
             updated: updated.cloned(),
+            at: self.clock.now(),
         });
         Ok(posted)
+    }
+}
+
+/// One transport shared by several engines (two instances posting to one Slack).
+impl<T: SlackTransport> SlackTransport for std::sync::Arc<T> {
+    fn post_webhook(
+        &self,
+        url: &Secret,
+        payload: &Value,
+    ) -> impl Future<Output = Result<(), SlackError>> + Send {
+        (**self).post_webhook(url, payload)
+    }
+
+    fn post_message(
+        &self,
+        token: &Secret,
+        channel: &str,
+        payload: &Value,
+    ) -> impl Future<Output = Result<PostedMessage, SlackError>> + Send {
+        (**self).post_message(token, channel, payload)
+    }
+
+    fn update_message(
+        &self,
+        token: &Secret,
+        message: &PostedMessage,
+        payload: &Value,
+    ) -> impl Future<Output = Result<(), SlackError>> + Send {
+        (**self).update_message(token, message, payload)
     }
 }
 

@@ -1,6 +1,7 @@
-//! `cargo lambda watch`: the Lambda runtime API emulator, running the workspace's function
-//! binaries as Lambda would (the real `lambda_runtime` client loop, environment, invoke API).
-//! Started from the project's `.venv`; killed with its whole process group on drop.
+//! `cargo lambda watch`: the Lambda runtime API emulator. It serves the runtime API to a
+//! function process the test starts (the real `lambda_runtime` client loop, the environment Lambda
+//! sets) and takes invocations (`cargo lambda invoke`). Started from the project's `.venv`;
+//! killed with its whole process group on drop.
 
 // prctl/getppid/_exit between fork and exec, kill of the process group on drop.
 #![allow(unsafe_code)]
@@ -28,9 +29,11 @@ fn cargo_lambda() -> PathBuf {
 }
 
 impl LambdaWatch {
-    /// Starts the emulator with `env` for the functions; returns when it accepts invocations.
-    /// Without cargo-lambda installed, a [`NeedsSetup`] error naming `make setup`.
-    pub fn start(env: &[(String, String)]) -> Result<LambdaWatch, NeedsSetup> {
+    /// Starts the emulator's runtime and invoke APIs only (`--only-lambda-apis`): the test
+    /// runs the function process itself (see [`LambdaWatch::function_env`]), so cargo-lambda
+    /// compiles nothing. Returns when it accepts invocations. Without cargo-lambda installed, a
+    /// [`NeedsSetup`] error naming `make setup`.
+    pub fn start() -> Result<LambdaWatch, NeedsSetup> {
         let binary = cargo_lambda();
         NeedsSetup::check("cargo-lambda", &binary)?;
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -45,6 +48,7 @@ impl LambdaWatch {
                 "lambda",
                 "watch",
                 "--ignore-changes",
+                "--only-lambda-apis",
                 "--invoke-address",
                 "127.0.0.1",
             ])
@@ -53,22 +57,9 @@ impl LambdaWatch {
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log file"))
             .stderr(file)
-            // Its own process group, so dropping it also ends the function processes it runs.
+            // Its own process group, so dropping it also ends what it started.
             .process_group(0);
-        for (key, value) in env {
-            command.arg("--env-var").arg(format!("{key}={value}"));
-        }
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: async-signal-safe calls only, in the child between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
+        tie_to_this_process(&mut command);
         let child = command.spawn().expect("spawning cargo lambda watch");
         let mut watch = LambdaWatch { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -90,6 +81,28 @@ impl LambdaWatch {
 
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The environment a function process needs to serve invocations of `function` from this
+    /// emulator, as Lambda sets it.
+    pub fn function_env(&self, function: &str) -> Vec<(String, String)> {
+        [
+            (
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://127.0.0.1:{}/.rt/{function}", self.port),
+            ),
+            ("AWS_LAMBDA_FUNCTION_NAME", function.to_string()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "1".into()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024".into()),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{function}"),
+            ),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "test".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 
     /// `cargo lambda invoke <function> --data-file ...`: the function's JSON answer, or its error
@@ -130,6 +143,22 @@ impl LambdaWatch {
         }
         serde_json::from_slice(&output.stdout)
             .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    }
+}
+
+/// Makes `command`'s process die with this one (`PR_SET_PDEATHSIG`): no process of a test
+/// outlives it, even when it is killed.
+pub fn tie_to_this_process(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: async-signal-safe calls only, in the child between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
     }
 }
 

@@ -109,6 +109,8 @@ impl MotoServer {
             ("AWS_ACCESS_KEY_ID", "testing".into()),
             ("AWS_SECRET_ACCESS_KEY", "testing".into()),
             ("AWS_MAX_ATTEMPTS", "1".into()),
+            // moto answers a service's first call slowly on a busy machine.
+            ("FLEETWATCH_AWS_CALL_TIMEOUT", "60".into()),
         ]
     }
 }

@@ -8,8 +8,10 @@
 //!   one, `warning`;
 //! - fingerprint as sent, or, for old senders that omit it, computed the way Alertmanager
 //!   computes it, so it does not change when the sender is upgraded;
-//! - id from fingerprint, `startsAt` and status: a resolved alert is a new occurrence, a
-//!   re-sent notification of the same firing alert is not.
+//! - id from fingerprint, `startsAt`, status and, when the receiver stamped it, the notification
+//!   (`fleetwatch_notification`): a resolved alert is a new occurrence, and so is each
+//!   notification Alertmanager sends (a re-notification after `repeat_interval` reaches Slack);
+//!   a queue's redelivery of one notification is not.
 
 use super::{lenient, read_as};
 use crate::alert::{Alert, Severity, Source, Status, null_as_default};
@@ -39,6 +41,11 @@ struct Webhook {
     common_annotations: BTreeMap<String, String>,
     #[serde(rename = "externalURL")]
     external_url: Option<String>,
+    /// The notification this payload came with, as the receiver stamps it (the Function URL
+    /// request's id): Alertmanager sends nothing that tells a re-notification after its
+    /// `repeat_interval` from the first one, and a re-notification must reach Slack again.
+    #[serde(rename = "fleetwatch_notification")]
+    notification: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     alerts: Vec<WebhookAlert>,
 }
@@ -107,7 +114,16 @@ fn to_alert(source: &WebhookAlert, group: &Webhook) -> Alert {
         .unwrap_or_else(|| "Alertmanager alert".to_string());
     let mut alert = Alert::new(Source::Alertmanager, title);
     let starts_at = source.starts_at.clone().unwrap_or_default();
-    alert.id = stable_id(&["alertmanager", &fingerprint, &starts_at, status.as_str()]);
+    alert.id = match &group.notification {
+        Some(notification) => stable_id(&[
+            "alertmanager",
+            &fingerprint,
+            &starts_at,
+            status.as_str(),
+            notification,
+        ]),
+        None => stable_id(&["alertmanager", &fingerprint, &starts_at, status.as_str()]),
+    };
     alert.fingerprint = fingerprint;
     alert.status = status;
     alert.severity = labels
