@@ -19,6 +19,8 @@ pub enum LineFailure {
     Parse(ParseError),
     /// Longer than [`MAX_LINE`]: cut by the reader, not worth parsing.
     TooLong,
+    /// Reading stopped inside it (damaged input): never a whole line, even if it would parse.
+    Cut,
 }
 
 impl LineFailure {
@@ -27,6 +29,7 @@ impl LineFailure {
         match self {
             LineFailure::Parse(error) => error.code(),
             LineFailure::TooLong => "line_too_long",
+            LineFailure::Cut => "line_cut_by_damage",
         }
     }
 
@@ -34,11 +37,15 @@ impl LineFailure {
         match self {
             LineFailure::Parse(error) => error.to_string(),
             LineFailure::TooLong => format!("line longer than {MAX_LINE} bytes (cut)"),
+            LineFailure::Cut => "line cut short: reading stopped inside it".into(),
         }
     }
 }
 
 pub fn parse<'a>(kind: LogKind, line: &Line<'a>) -> LineOutcome<'a> {
+    if line.cut {
+        return LineOutcome::Failed(LineFailure::Cut);
+    }
     if line.truncated {
         return LineOutcome::Failed(LineFailure::TooLong);
     }
@@ -56,5 +63,14 @@ pub fn fold(stats: &mut Stats, outcome: &LineOutcome<'_>) {
         LineOutcome::Blank => stats.blank_line(),
         LineOutcome::Failed(LineFailure::Parse(error)) => stats.failed_line(error),
         LineOutcome::Failed(LineFailure::TooLong) => stats.oversized_line(),
+        // Counted as the pipeline counts it (`line cut by damage`).
+        LineOutcome::Failed(LineFailure::Cut) => {
+            stats.lines += 1;
+            stats.failed += 1;
+            *stats
+                .error_reasons
+                .entry("line cut by damage".into())
+                .or_default() += 1;
+        }
     }
 }

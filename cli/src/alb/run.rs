@@ -114,8 +114,12 @@ pub fn run(args: &RunArgs) -> CommandResult {
     for input in &inputs {
         let text = match runtime.block_on(process_file(&pipeline, input)) {
             Processed::Done(report) => {
-                if let Some(corrupt) = &report.corrupt {
-                    eprintln!("fleetwatch: {}: {corrupt}", input.display());
+                if let Some(damage) = &report.corrupt {
+                    eprintln!(
+                        "fleetwatch: {}: damaged: {}",
+                        input.display(),
+                        damage.reason()
+                    );
                     finished = finished.and(Finished::SomeInputsUnreadable);
                 }
                 let alerts = threshold_alerts(&report);
@@ -310,10 +314,11 @@ fn describe(
     for alert in alerts {
         let _ = writeln!(text, "    {alert}");
     }
-    if let Some(corrupt) = &report.corrupt {
+    if let Some(damage) = &report.corrupt {
         let _ = writeln!(
             text,
-            "  unreadable to its end: {corrupt} (the lines before the damage were processed)"
+            "  damaged: {damage}; every line before it is in the outputs above, the damage is \
+             the last record of the errors object"
         );
     }
     text.push('\n');

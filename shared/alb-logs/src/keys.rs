@@ -22,13 +22,15 @@ const UNKNOWN: &str = "__HIVE_DEFAULT_PARTITION__";
 
 impl Partition {
     /// From the input key; `fallback_date` (the first record's `yyyy-mm-dd`) when the key has no
-    /// date in the documented layout.
+    /// date in the documented layout, and the date of the file name's end time
+    /// (`..._20261125T1005Z_...`) when there is no record either (a damaged object).
     pub fn of(key: &str, fallback_date: Option<(u16, u8, u8)>) -> Partition {
         let info: KeyInfo<'_> = parse_key(key);
         let date = info
             .date
             .map(|d| (d.year, d.month, d.day))
-            .or(fallback_date);
+            .or(fallback_date)
+            .or_else(|| end_time_date(info.file_name));
         let (year, month, day) = match date {
             Some((y, m, d)) => (format!("{y:04}"), format!("{m:02}"), format!("{d:02}")),
             None => (UNKNOWN.into(), UNKNOWN.into(), UNKNOWN.into()),
@@ -67,6 +69,26 @@ impl Partition {
     pub fn key(&self, prefix: &str, extension: &str) -> String {
         format!("{}{}.{extension}", self.directory(prefix), self.stem)
     }
+}
+
+/// The date of the `_YYYYMMDDTHHMMZ_` end time AWS puts in log file names.
+fn end_time_date(file_name: &str) -> Option<(u16, u8, u8)> {
+    file_name.split('_').find_map(|part| {
+        let b = part.as_bytes();
+        let shape = b.len() == 14
+            && b[8] == b'T'
+            && b[13] == b'Z'
+            && b[..8].iter().chain(&b[9..13]).all(u8::is_ascii_digit);
+        if !shape {
+            return None;
+        }
+        let (year, month, day) = (
+            part[0..4].parse().ok()?,
+            part[4..6].parse().ok()?,
+            part[6..8].parse().ok()?,
+        );
+        ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some((year, month, day))
+    })
 }
 
 /// Partition values and file names stay plain: no `/`, `=` or spaces that would break the layout.
@@ -119,6 +141,37 @@ mod tests {
         assert_eq!(dated.stem, "some_file");
         let undated = Partition::of("x.log.gz", None);
         assert_eq!(undated.year, "__HIVE_DEFAULT_PARTITION__");
+    }
+
+    #[test]
+    fn without_a_key_date_or_a_record_the_file_names_end_time_dates_it() {
+        let name = "123456789012_elasticloadbalancing_eu-west-1_app.web.50dc6c495c0c9188_20261125T1005Z_10.0.1.7_2et2e1mx.log.gz";
+        let partition = Partition::of(name, None);
+        assert_eq!(
+            (
+                partition.year.as_str(),
+                partition.month.as_str(),
+                partition.day.as_str()
+            ),
+            ("2026", "11", "25")
+        );
+        // A record's date comes first, the key's layout before both.
+        assert_eq!(Partition::of(name, Some((2026, 11, 24))).day, "24");
+        assert_eq!(
+            Partition::of(ACCESS, None),
+            Partition::of(ACCESS, Some((1999, 1, 1)))
+        );
+        for odd in [
+            "x_20261325T1005Z_y.log",
+            "x_2026112XT1005Z.log",
+            "x_20261125T1005.log",
+        ] {
+            assert_eq!(
+                Partition::of(odd, None).year,
+                "__HIVE_DEFAULT_PARTITION__",
+                "{odd}"
+            );
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub use envelope::{
     decode_trigger,
 };
 pub use handler::{Handler, HandlerError};
+pub use inflate::{Damage, DamageKind};
 pub use lines::{Line, LineTotals, LogReader, MAX_LINE, for_each_line};
 pub use metrics::NAMESPACE;
 pub use object::{ObjectFailure, ObjectReport, Pipeline, Skipped};

@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use crate::inflate::GzipReader;
+use crate::inflate::{Damage, DamageKind, GzipReader};
 
 /// ALB lines carry at most an 8 KB user agent and a long URL; a "line" beyond this is corrupt
 /// input (or not a log), and must not grow memory without bound.
@@ -31,6 +31,24 @@ impl<R: Read> LogReader<R> {
         } else {
             LogReader::Plain(reader)
         })
+    }
+
+    /// As [`LogReader::open`], for an object whose name says what it is: a name ending in `.gz`
+    /// promises gzip, and content that does not start with a gzip member is [`Damage`]
+    /// ([`DamageKind::NotGzip`]), not text: load balancers write every `.gz` object as gzip, so
+    /// such bytes are something else, and read as lines they would only be noise. An empty object
+    /// has no lines either way.
+    pub fn open_named(reader: R, name: &str) -> io::Result<Self> {
+        let log = Self::open(reader)?;
+        match log {
+            LogReader::Plain(mut plain) if name.ends_with(".gz") => {
+                if plain.fill_buf()?.is_empty() {
+                    return Ok(LogReader::Plain(plain));
+                }
+                Err(Damage::new(DamageKind::NotGzip, 0, None).into())
+            }
+            log => Ok(log),
+        }
     }
 
     pub fn is_gzip(&self) -> bool {
@@ -71,6 +89,9 @@ pub struct Line<'a> {
     pub bytes: &'a [u8],
     /// The line was longer than [`MAX_LINE`]; `bytes` holds its first `MAX_LINE` bytes.
     pub truncated: bool,
+    /// Reading failed inside this line (a damaged object, a failing source): `bytes` is what was
+    /// read of it, never a whole line. It is the last line delivered.
+    pub cut: bool,
 }
 
 /// Totals of a [`for_each_line`] pass.
@@ -82,7 +103,9 @@ pub struct LineTotals {
 }
 
 /// Calls `visit` for every line of `reader`, in order. The last line counts even without a final
-/// newline. Stops at the first read error (a truncated or corrupt gzip member included).
+/// newline. Stops at the first read error (a truncated or corrupt gzip member included), after
+/// handing over what was read of the line it interrupted, marked [`Line::cut`]: nothing read is
+/// dropped unseen.
 pub fn for_each_line<B: BufRead>(
     mut reader: B,
     mut visit: impl FnMut(Line<'_>),
@@ -93,7 +116,21 @@ pub fn for_each_line<B: BufRead>(
     // Bytes of the current line beyond MAX_LINE, dropped.
     let mut overflow = false;
     loop {
-        let buffer = reader.fill_buf()?;
+        let buffer = match reader.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(error) => {
+                if !carry.is_empty() || overflow {
+                    totals.lines += 1;
+                    visit(Line {
+                        number: totals.lines,
+                        bytes: &carry,
+                        truncated: overflow,
+                        cut: true,
+                    });
+                }
+                return Err(error);
+            }
+        };
         if buffer.is_empty() {
             if !carry.is_empty() || overflow {
                 totals.lines += 1;
@@ -101,6 +138,7 @@ pub fn for_each_line<B: BufRead>(
                     number: totals.lines,
                     bytes: &carry,
                     truncated: overflow,
+                    cut: false,
                 });
             }
             return Ok(totals);
@@ -115,6 +153,7 @@ pub fn for_each_line<B: BufRead>(
                     number: totals.lines,
                     bytes: &buffer[start..end],
                     truncated: false,
+                    cut: false,
                 });
             } else {
                 append_bounded(&mut carry, &mut overflow, &buffer[start..end]);
@@ -122,6 +161,7 @@ pub fn for_each_line<B: BufRead>(
                     number: totals.lines,
                     bytes: &carry,
                     truncated: overflow,
+                    cut: false,
                 });
                 carry.clear();
                 overflow = false;
@@ -151,6 +191,7 @@ mod tests {
     fn collect<B: BufRead>(reader: B) -> (Vec<(u64, Vec<u8>, bool)>, LineTotals) {
         let mut lines = Vec::new();
         let totals = for_each_line(reader, |line| {
+            assert!(!line.cut);
             lines.push((line.number, line.bytes.to_vec(), line.truncated))
         })
         .unwrap();
@@ -220,10 +261,48 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_gzip_member_is_an_error() {
-        let object = gzip(&b"line\n".repeat(1000));
+    fn a_truncated_gzip_member_is_an_error_after_the_line_it_cut() {
+        let text: Vec<u8> = (0..3000)
+            .flat_map(|i| format!("line {i} {}\n", i * 7919 % 10007).into_bytes())
+            .collect();
+        let object = gzip(&text);
         let cut = &object[..object.len() / 2];
-        let reader = LogReader::open(cut).unwrap();
-        assert!(for_each_line(reader, |_| {}).is_err());
+        let mut lines = Vec::new();
+        let error = for_each_line(LogReader::open(cut).unwrap(), |line| {
+            lines.push((line.bytes.to_vec(), line.cut))
+        })
+        .unwrap_err();
+        let damage = Damage::of(&error).unwrap();
+        assert_eq!((damage.kind, damage.offset), (DamageKind::Truncated, 0));
+        // Every whole line, then what was read of the next one, marked as cut.
+        let (last, whole) = lines.split_last().unwrap();
+        assert!(whole.iter().all(|(_, cut)| !cut));
+        assert!(last.1, "the last line is marked as cut");
+        let read: Vec<u8> = whole
+            .iter()
+            .flat_map(|(bytes, _)| [&bytes[..], b"\n"].concat())
+            .chain(last.0.iter().copied())
+            .collect();
+        assert!(text.starts_with(&read) && read.len() > text.len() / 4);
+        assert!(
+            !text[read.len()..].starts_with(b"\n"),
+            "the cut is inside a line"
+        );
+    }
+
+    #[test]
+    fn a_gz_name_promises_gzip() {
+        let not_gzip = LogReader::open_named(&b"plain text\n"[..], "x.log.gz");
+        let damage = Damage::from_io(not_gzip.err().unwrap()).unwrap();
+        assert_eq!((damage.kind, damage.offset), (DamageKind::NotGzip, 0));
+        // Any other name: the content decides, as before.
+        let plain = LogReader::open_named(&b"plain text\n"[..], "x.log").unwrap();
+        assert_eq!(collect(plain).0.len(), 1);
+        // Empty is no lines, not damage.
+        let empty = LogReader::open_named(&b""[..], "x.log.gz").unwrap();
+        assert!(collect(empty).0.is_empty());
+        let object = gzip(b"a\n");
+        let gzipped = LogReader::open_named(&object[..], "x.log.gz").unwrap();
+        assert!(gzipped.is_gzip());
     }
 }

@@ -11,6 +11,7 @@ use tokio_util::io::SyncIoBridge;
 
 use crate::envelope::ObjectRef;
 use crate::ids::{document_id, object_fingerprint};
+use crate::inflate::Damage;
 use crate::keys::Partition;
 use crate::outputs::DeadLetterWriter;
 use crate::pass::{DocBatch, LocalFile, PassConfig, PassError, PassOutcome, run_pass};
@@ -61,10 +62,17 @@ pub struct ObjectReport {
     pub search: SearchReport,
     pub table_key: Option<String>,
     pub errors_key: Option<String>,
-    /// Unparseable lines and refused documents, all in the errors object.
+    /// Records in the errors object: unparseable lines (the line a damage cut short included),
+    /// documents the search cluster refused, and the damage record of a damaged object.
     pub dead_letters: u64,
-    /// Set when the object's content is corrupt: the lines before the damage were processed.
-    pub corrupt: Option<String>,
+    /// Set when the object is damaged (truncated, corrupt, bytes after its last member, not gzip
+    /// under a `.gz` key): what ([`Damage::kind`]) and where ([`Damage::offset`], the first byte
+    /// of the damaged gzip member). Every line before the damage reached every output as the
+    /// lines of a whole object do; the damage is one more record of the errors object (`line` 0,
+    /// `reason`, `bucket`, `key`, `offset`, `damage`), in the object's date partition. The object
+    /// is done (`Ok`), not retried: the same bytes fail the same way. An empty (0-byte) object is
+    /// not damage but [`Skipped::Empty`]: load balancers write those in normal operation.
+    pub corrupt: Option<Damage>,
 }
 
 impl ObjectReport {
@@ -142,28 +150,10 @@ impl<D: DocumentSink, O: OutputStore + Sync> Pipeline<D, O> {
         }
         report.fingerprint =
             object_fingerprint(&object.bucket, &object.key, &version(&body, object));
-        let (pass, session) = self.stream(body, kind, &report.fingerprint).await?;
-        let damage = match pass {
-            Ok(outcome) => Ok(outcome),
-            Err(PassError::Corrupt {
-                read,
-                source,
-                partial,
-            }) => Err((
-                format!("corrupt content after {read} bytes: {source}"),
-                *partial,
-            )),
-            Err(error) => return Err(error.into()),
-        };
+        let (pass, session) = self.stream(body, &object.key, &report.fingerprint).await?;
+        let outcome = pass?;
         report.search = session.finish().await?;
-        match damage {
-            Ok(outcome) => self.store_outputs(report, outcome).await,
-            Err((reason, partial)) => {
-                report.stats = partial;
-                report.corrupt = Some(reason);
-                self.store_damage(report).await
-            }
-        }
+        self.store_outputs(report, outcome).await
     }
 
     /// Runs the pass on a blocking thread and feeds its documents to the sink. A channel of two
@@ -171,11 +161,11 @@ impl<D: DocumentSink, O: OutputStore + Sync> Pipeline<D, O> {
     async fn stream(
         &self,
         body: ObjectBody,
-        kind: LogKind,
+        key: &str,
         fingerprint: &str,
     ) -> Result<(Result<PassOutcome, PassError>, D::Session), ObjectFailure> {
         let (tx, mut rx) = mpsc::channel::<DocBatch>(2);
-        let pass = self.spawn_pass(body, kind, tx);
+        let pass = self.spawn_pass(body, key.to_string(), tx);
         let mut session = self.search.open()?;
         let indexed = index_batches(&mut session, &mut rx, fingerprint).await;
         // Dropping the receiver stops the pass at its next batch.
@@ -188,13 +178,13 @@ impl<D: DocumentSink, O: OutputStore + Sync> Pipeline<D, O> {
     fn spawn_pass(
         &self,
         body: ObjectBody,
-        kind: LogKind,
+        key: String,
         tx: mpsc::Sender<DocBatch>,
     ) -> JoinHandle<Result<PassOutcome, PassError>> {
         let reader = SyncIoBridge::new(body.reader);
         let config = Arc::clone(&self.pass);
         tokio::task::spawn_blocking(move || {
-            run_pass(reader, kind, &config, |batch| {
+            run_pass(reader, &key, &config, |batch| {
                 tx.blocking_send(batch).is_ok()
             })
         })
@@ -207,8 +197,12 @@ impl<D: DocumentSink, O: OutputStore + Sync> Pipeline<D, O> {
         outcome: PassOutcome,
     ) -> Result<ObjectReport, ObjectFailure> {
         report.stats = outcome.stats;
+        report.corrupt = outcome.damage;
         let partition = Partition::of(&report.object.key, outcome.first_date);
         let mut dead_letters = outcome.dead_letters;
+        if let Some(damage) = &report.corrupt {
+            dead_letters = Some(self.append_damage(dead_letters, &report.object, damage)?);
+        }
         if !report.search.refused.is_empty() {
             dead_letters = Some(self.append_refused(dead_letters, &report.search)?);
         }
@@ -276,20 +270,26 @@ impl<D: DocumentSink, O: OutputStore + Sync> Pipeline<D, O> {
         })
     }
 
-    /// A corrupt object is not retried (the same bytes fail the same way): its documents so far
-    /// stay indexed and the damage is recorded in its errors object.
-    async fn store_damage(&self, mut report: ObjectReport) -> Result<ObjectReport, ObjectFailure> {
-        let reason = report.corrupt.clone().unwrap_or_default();
-        let file = self.empty_errors_file()?;
+    /// The damage of a damaged object, as one more record after its unparseable lines.
+    fn append_damage(
+        &self,
+        existing: Option<LocalFile>,
+        object: &ObjectRef,
+        damage: &Damage,
+    ) -> Result<LocalFile, ObjectFailure> {
+        let file = match existing {
+            Some(file) => file,
+            None => self.empty_errors_file()?,
+        };
         let mut writer = DeadLetterWriter::append(&file.path);
         writer
-            .write(0, &reason, b"")
-            .and_then(|()| writer.finish().map(|_| ()))
+            .write_damage(&object.bucket, &object.key, damage)
             .map_err(ObjectFailure::DeadLetters)?;
-        let partition = Partition::of(&report.object.key, None);
-        report.errors_key = Some(self.store_errors(&partition, &file).await?);
-        report.dead_letters = 1;
-        Ok(report)
+        let added = writer.finish().map_err(ObjectFailure::DeadLetters)?;
+        Ok(LocalFile {
+            path: file.path,
+            count: file.count + added,
+        })
     }
 
     /// A path for an errors file in the work directory; the file itself does not exist yet.

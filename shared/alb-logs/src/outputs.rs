@@ -12,6 +12,8 @@ use fleetwatch_alb::encode::Format;
 use fleetwatch_alb::{ParseError, Record};
 use serde::Serialize;
 
+use crate::inflate::Damage;
+
 /// One row per record, in the flat columns (Athena / Parquet).
 pub trait TableWriter: Send {
     fn write(&mut self, record: &Record<'_>) -> io::Result<()>;
@@ -91,6 +93,20 @@ struct DeadLetter<'a> {
     raw: std::borrow::Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     raw_base64: Option<String>,
+    /// The object's damage, in the one record that reports it.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    damage: Option<DamageRecord<'a>>,
+}
+
+/// The fields of a damage record besides `line` (0: not a line), `reason` and `raw` (empty).
+#[derive(Serialize)]
+struct DamageRecord<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    /// Offset in the object of the damaged member's first byte.
+    offset: u64,
+    /// [`crate::DamageKind::as_str`].
+    damage: &'static str,
 }
 
 impl DeadLetterWriter {
@@ -113,6 +129,36 @@ impl DeadLetterWriter {
     }
 
     pub fn write(&mut self, line: u64, reason: &str, raw: &[u8]) -> io::Result<()> {
+        let text = String::from_utf8_lossy(raw);
+        let raw_base64 = matches!(text, std::borrow::Cow::Owned(_))
+            .then(|| base64::engine::general_purpose::STANDARD.encode(raw));
+        self.put(&DeadLetter {
+            line,
+            reason: reason.to_string(),
+            raw: text,
+            raw_base64,
+            damage: None,
+        })
+    }
+
+    /// The record of a damaged object: `line` 0 (not a line), `reason` in words, and the object,
+    /// the offset of the damage and its kind as fields of their own, for queries.
+    pub fn write_damage(&mut self, bucket: &str, key: &str, damage: &Damage) -> io::Result<()> {
+        self.put(&DeadLetter {
+            line: 0,
+            reason: damage.reason(),
+            raw: "".into(),
+            raw_base64: None,
+            damage: Some(DamageRecord {
+                bucket,
+                key,
+                offset: damage.offset,
+                damage: damage.kind.as_str(),
+            }),
+        })
+    }
+
+    fn put(&mut self, letter: &DeadLetter<'_>) -> io::Result<()> {
         let out = match &mut self.out {
             Some(out) => out,
             None => {
@@ -126,16 +172,7 @@ impl DeadLetterWriter {
                     .insert(GzEncoder::new(BufWriter::new(file), Compression::fast()))
             }
         };
-        let text = String::from_utf8_lossy(raw);
-        let raw_base64 = matches!(text, std::borrow::Cow::Owned(_))
-            .then(|| base64::engine::general_purpose::STANDARD.encode(raw));
-        let letter = DeadLetter {
-            line,
-            reason: reason.to_string(),
-            raw: text,
-            raw_base64,
-        };
-        serde_json::to_writer(&mut *out, &letter)?;
+        serde_json::to_writer(&mut *out, letter)?;
         out.write_all(b"\n")?;
         self.count += 1;
         Ok(())
@@ -157,6 +194,7 @@ impl DeadLetterWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inflate::DamageKind;
     use flate2::read::MultiGzDecoder;
     use std::io::Read;
 
@@ -187,6 +225,36 @@ mod tests {
             .decode(rows[1]["raw_base64"].as_str().unwrap())
             .unwrap();
         assert_eq!(bytes, b"caf\xe9 \xff");
+    }
+
+    #[test]
+    fn a_damage_record_names_the_object_the_offset_and_the_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("errors.ndjson.gz");
+        let mut writer = DeadLetterWriter::new(&path);
+        writer.write(3, "too few fields", b"http 2026 x").unwrap();
+        let damage = Damage::new(DamageKind::Truncated, 7231, None);
+        writer
+            .write_damage("logs", "AWSLogs/x.log.gz", &damage)
+            .unwrap();
+        assert_eq!(writer.finish().unwrap(), 2);
+        let rows: Vec<serde_json::Value> = gunzip(&path)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(rows[0].get("offset").is_none(), "{}", rows[0]);
+        assert_eq!(
+            rows[1],
+            serde_json::json!({
+                "line": 0,
+                "reason": "truncated: the object ends inside the gzip member that starts at byte 7231",
+                "raw": "",
+                "bucket": "logs",
+                "key": "AWSLogs/x.log.gz",
+                "offset": 7231,
+                "damage": "truncated",
+            })
+        );
     }
 
     #[test]

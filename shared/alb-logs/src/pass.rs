@@ -1,6 +1,10 @@
 //! One pass over one log object: bytes -> lines -> records -> (search documents, table rows,
 //! dead letters, statistics). Sync and CPU-bound: the async caller runs it on a blocking thread
 //! and receives search documents in bounded batches, so memory does not grow with the object.
+//!
+//! A damaged object (truncated, corrupt, trailing bytes, not gzip under a `.gz` name) is not a
+//! failure of the pass: every line before the damage reaches every output as usual, the line the
+//! damage cut is a dead letter, and the outcome says where and what the damage is.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -8,7 +12,8 @@ use std::path::{Path, PathBuf};
 use fleetwatch_alb::encode::Format;
 use fleetwatch_alb::{LogKind, ParseError, parse_line};
 
-use crate::lines::{LogReader, for_each_line};
+use crate::inflate::{Damage, DamageKind};
+use crate::lines::{Line, LogReader, for_each_line};
 use crate::outputs::{DeadLetterWriter, NdjsonGzTable, TableFormat, TableWriter};
 use crate::stats::Stats;
 
@@ -75,6 +80,9 @@ pub struct PassOutcome {
     pub dead_letters: Option<LocalFile>,
     /// The date of the first record, for partitioning keys that do not carry one.
     pub first_date: Option<(u16, u8, u8)>,
+    /// Where and how the object is damaged: the pass ended there, with everything before it
+    /// in the outputs above. Retrying the same bytes cannot help.
+    pub damage: Option<Damage>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,15 +90,6 @@ pub enum PassError {
     /// Reading the object failed (network, S3): the whole object can be retried.
     #[error("reading the object failed after {read} bytes")]
     Read { read: u64, source: io::Error },
-    /// The content is not readable as gzip/text (corrupt or truncated gzip): retrying the same
-    /// bytes cannot help. The lines before the damage were processed.
-    #[error("the object is corrupt after {read} bytes")]
-    Corrupt {
-        read: u64,
-        source: io::Error,
-        /// Statistics of the lines before the damage (their documents were handed over).
-        partial: Box<Stats>,
-    },
     /// The local table or dead-letter file could not be written.
     #[error("writing local output")]
     Output(#[source] io::Error),
@@ -121,14 +120,16 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Runs the pass. `kind` is the object's kind by name ([`LogKind::Unknown`]: per line by
-/// content). `emit` receives each full batch of search documents and returns `false` to stop.
+/// Runs the pass over the object at `key` (its name gives the log kind, [`LogKind::Unknown`]: per
+/// line by content, and whether it must be gzip). `emit` receives each full batch of search
+/// documents and returns `false` to stop.
 pub fn run_pass<R: Read>(
     reader: R,
-    kind: LogKind,
+    key: &str,
     config: &PassConfig,
     mut emit: impl FnMut(DocBatch) -> bool,
 ) -> Result<PassOutcome, PassError> {
+    let kind = LogKind::from_key(key);
     let mut source = Counting {
         inner: reader,
         read: 0,
@@ -141,7 +142,7 @@ pub fn run_pass<R: Read>(
     let mut output_error: Option<io::Error> = None;
     let mut cancelled = false;
 
-    let log = LogReader::open(&mut source);
+    let log = LogReader::open_named(&mut source, key);
     let result = log.and_then(|log| {
         for_each_line(log, |line| {
             if output_error.is_some() || cancelled {
@@ -149,9 +150,7 @@ pub fn run_pass<R: Read>(
             }
             let step = handle_line(
                 kind,
-                line.number,
-                line.bytes,
-                line.truncated,
+                &line,
                 config,
                 &mut stats,
                 &mut first_date,
@@ -173,27 +172,16 @@ pub fn run_pass<R: Read>(
     if cancelled {
         return Err(PassError::Cancelled);
     }
-    match result {
-        Ok(_totals) => {}
+    let damage = match result {
+        Ok(_totals) => None,
         Err(error) if source.failed => {
             return Err(PassError::Read {
                 read: source.read,
                 source: error,
             });
         }
-        Err(error) => {
-            // Corrupt content: what was read before the damage still counts; hand over its
-            // last documents and report its statistics.
-            if !batch.docs.is_empty() && !emit(batch) {
-                return Err(PassError::Cancelled);
-            }
-            return Err(PassError::Corrupt {
-                read: source.read,
-                source: error,
-                partial: Box::new(stats),
-            });
-        }
-    }
+        Err(error) => Some(damage_of(error, source.read)),
+    };
     if !batch.docs.is_empty() && !emit(batch) {
         return Err(PassError::Cancelled);
     }
@@ -203,22 +191,38 @@ pub fn run_pass<R: Read>(
         table,
         dead_letters,
         first_date,
+        damage,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A read error that is not the source's: the content's damage. The decoder locates what it
+/// finds; anything else (never seen) is taken as corrupt where the reading stopped.
+fn damage_of(error: io::Error, read: u64) -> Damage {
+    Damage::from_io(error)
+        .unwrap_or_else(|other| Damage::new(DamageKind::Corrupt, read, Some(other)))
+}
+
 fn handle_line(
     kind: LogKind,
-    number: u64,
-    bytes: &[u8],
-    truncated: bool,
+    line: &Line<'_>,
     config: &PassConfig,
     stats: &mut Stats,
     first_date: &mut Option<(u16, u8, u8)>,
     batch: &mut DocBatch,
     outputs: &mut Outputs,
 ) -> io::Result<()> {
-    if truncated {
+    let (number, bytes) = (line.number, line.bytes);
+    // What the damage cut short is never a whole line: it could even parse as an older, shorter
+    // line with wrong values. Kept as a dead letter.
+    if line.cut {
+        count_failed(stats, "line cut by damage");
+        return outputs.dead_letters.write(
+            number,
+            "line cut short: reading stopped inside it",
+            bytes,
+        );
+    }
+    if line.truncated {
         stats.oversized_line();
         return outputs
             .dead_letters
@@ -253,6 +257,13 @@ fn handle_line(
             outputs.dead_letters.parse_error(number, &error, bytes)
         }
     }
+}
+
+/// A failed line that is not a parse error (those count by their code).
+fn count_failed(stats: &mut Stats, reason: &str) {
+    stats.lines += 1;
+    stats.failed += 1;
+    *stats.error_reasons.entry(reason.into()).or_default() += 1;
 }
 
 struct Outputs {
@@ -341,6 +352,8 @@ mod tests {
         out
     }
 
+    const KEY: &str = "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/123456789012_elasticloadbalancing_eu-west-1_app.web.50dc6c495c0c9188_20261125T1005Z_10.0.1.7_2et2e1mx.log.gz";
+
     fn config(dir: &Path, table: Option<TableFormat>) -> PassConfig {
         PassConfig {
             search_format: Some(Format::Ecs),
@@ -353,6 +366,10 @@ mod tests {
 
     /// 3 gzip members, 30 good lines, 2 bad ones and a blank one.
     fn object() -> Vec<u8> {
+        gzip_members(&members())
+    }
+
+    fn members() -> Vec<String> {
         let mut members = Vec::new();
         for m in 0..3 {
             let mut text = String::new();
@@ -365,7 +382,7 @@ mod tests {
             }
             members.push(text);
         }
-        gzip_members(&members)
+        members
     }
 
     #[test]
@@ -374,7 +391,7 @@ mod tests {
         let mut batches = Vec::new();
         let outcome = run_pass(
             &object()[..],
-            LogKind::Access,
+            KEY,
             &config(dir.path(), Some(TableFormat::NdjsonGz)),
             |batch| {
                 batches.push(batch);
@@ -409,38 +426,62 @@ mod tests {
     #[test]
     fn a_stopped_consumer_cancels_the_pass() {
         let dir = tempfile::tempdir().unwrap();
-        let result = run_pass(
-            &object()[..],
-            LogKind::Access,
-            &config(dir.path(), None),
-            |_| false,
-        );
+        let result = run_pass(&object()[..], KEY, &config(dir.path(), None), |_| false);
         assert!(matches!(result, Err(PassError::Cancelled)));
     }
 
     #[test]
-    fn corrupt_gzip_and_failing_sources_are_told_apart() {
+    fn a_damaged_object_keeps_every_line_before_the_damage_in_every_output() {
         let dir = tempfile::tempdir().unwrap();
-        let mut damaged = object();
-        let middle = damaged.len() / 2;
-        damaged.truncate(middle);
-        let mut documents = 0;
-        let result = run_pass(
+        let third: String = (100..400).map(|i| access_line(i) + "\n").collect();
+        let whole = [gzip_members(&members()[..2]), gzip_members(&[third])];
+        // Cut in the middle of the third member.
+        let damaged = [&whole[0][..], &whole[1][..whole[1].len() / 2]].concat();
+        let mut documents = Vec::new();
+        let outcome = run_pass(
             &damaged[..],
-            LogKind::Access,
-            &config(dir.path(), None),
+            KEY,
+            &config(dir.path(), Some(TableFormat::NdjsonGz)),
             |batch| {
-                documents += batch.docs.len() as u64;
+                documents.extend(batch.documents().map(|(line, _)| line));
                 true
             },
-        );
-        let Err(PassError::Corrupt { partial, .. }) = result else {
-            panic!("{result:?}");
-        };
-        // Every line read before the damage was handed over and counted.
-        assert!(partial.parsed > 0);
-        assert_eq!(documents, partial.parsed);
+        )
+        .unwrap();
+        let damage = outcome.damage.as_ref().expect("damage reported");
+        assert_eq!(damage.kind, DamageKind::Truncated);
+        assert_eq!(damage.offset, whole[0].len() as u64);
+        // The two whole members' 20 good lines and the third's lines up to the cut: documents,
+        // table rows; their 2 bad lines and the line the cut went through: dead letters.
+        let stats = &outcome.stats;
+        assert!(stats.parsed > 20 + 50, "{}", stats.parsed);
+        assert_eq!(stats.failed, 3);
+        assert_eq!(stats.error_reasons["line cut by damage"], 1);
+        assert_eq!(documents.len() as u64, stats.parsed);
+        assert_eq!(outcome.table.as_ref().unwrap().count, stats.parsed);
+        assert_eq!(outcome.dead_letters.as_ref().unwrap().count, 3);
+        assert_eq!(outcome.first_date, Some((2026, 11, 25)));
+    }
 
+    #[test]
+    fn bytes_that_are_not_gzip_under_a_gz_name_are_damage_not_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = members().concat();
+        let outcome = run_pass(text.as_bytes(), KEY, &config(dir.path(), None), |_| true).unwrap();
+        let damage = outcome.damage.unwrap();
+        assert_eq!((damage.kind, damage.offset), (DamageKind::NotGzip, 0));
+        assert_eq!(outcome.stats.lines, 0);
+        // The same bytes under a plain name are text (Classic ELB logs are).
+        let plain = KEY.trim_end_matches(".gz");
+        let outcome =
+            run_pass(text.as_bytes(), plain, &config(dir.path(), None), |_| true).unwrap();
+        assert!(outcome.damage.is_none());
+        assert_eq!(outcome.stats.parsed, 30);
+    }
+
+    #[test]
+    fn a_failing_source_is_not_damage_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
         struct FailsAfter(Vec<u8>, usize);
         impl Read for FailsAfter {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -455,7 +496,7 @@ mod tests {
         }
         let result = run_pass(
             FailsAfter(object(), 0),
-            LogKind::Access,
+            KEY,
             &config(dir.path(), Some(TableFormat::NdjsonGz)),
             |_| true,
         );

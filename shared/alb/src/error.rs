@@ -12,7 +12,8 @@ pub enum ParseError {
     /// The line ended before the last field this kind requires.
     #[error("too few fields: found {found}, expected at least {expected}")]
     TooFewFields { found: usize, expected: usize },
-    /// A field that must be an ISO-8601 UTC timestamp (`2024-01-02T03:04:05.123456Z`) is not.
+    /// A field that must be an ISO-8601 UTC timestamp (`2024-01-02T03:04:05.123456Z`; in NLB
+    /// logs also without the `Z`) is not.
     #[error("bad timestamp in field `{field}`")]
     BadTimestamp { field: &'static str },
     /// A field that must be a number (or `-`) is not.

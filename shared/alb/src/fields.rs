@@ -74,6 +74,25 @@ pub(crate) fn opt_timestamp<'a>(
     }
 }
 
+/// A timestamp with its `Z` or without a zone (Network Load Balancer logs write the latter).
+pub(crate) fn utc_or_zoneless_timestamp<'a>(
+    tok: Token<'a>,
+    field: &'static str,
+) -> Result<Timestamp<'a>, ParseError> {
+    Timestamp::parse_utc_or_zoneless(tok.raw()).ok_or(ParseError::BadTimestamp { field })
+}
+
+pub(crate) fn opt_utc_or_zoneless_timestamp<'a>(
+    tok: Option<Token<'a>>,
+    field: &'static str,
+) -> Result<Option<Timestamp<'a>>, ParseError> {
+    match tok {
+        None => Ok(None),
+        Some(t) if t.is_dash() || t.raw().is_empty() => Ok(None),
+        Some(t) => utc_or_zoneless_timestamp(t, field).map(Some),
+    }
+}
+
 /// Text of an optional field; `-` and an absent field are both `None`.
 pub(crate) fn opt_text(tok: Option<Token<'_>>) -> Option<Text<'_>> {
     tok.and_then(|t| t.value())

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::time::is_timestamp;
+use crate::time::{is_timestamp, is_utc_or_zoneless_timestamp};
 use crate::tokenize::Tokenizer;
 
 /// The kinds of objects found under an `elasticloadbalancing` log prefix.
@@ -14,7 +14,8 @@ pub enum LogKind {
     Access,
     /// Application Load Balancer connection log (`conn_log_...`).
     Connection,
-    /// Application Load Balancer health-check log (`health_check_log_...`); format undocumented.
+    /// Application Load Balancer health-check log (`health_check_log_...`), documented since
+    /// November 2025; its lines are kept whole ([`crate::Record::HealthCheck`]).
     HealthCheck,
     /// Network Load Balancer TLS access log (`..._net.<lb>.<id>_...`).
     NlbTls,
@@ -138,7 +139,7 @@ fn find_segment(key: &str, seg: &str) -> Option<usize> {
 }
 
 fn is_digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+    all_digits(s.as_bytes())
 }
 
 type LbName<'k> = (&'k str, Option<&'k str>);
@@ -198,37 +199,68 @@ fn split_name_id(s: &str) -> LbName<'_> {
 
 /// The log kind a line's content looks like, from its first three fields only; `None` when it
 /// looks like none of them. Used to confirm the kind chosen by file name and for local files whose
-/// names say nothing.
+/// names say nothing. The shapes, as AWS documents them:
+///
+/// | first three fields | kind |
+/// |---|---|
+/// | `time client_ip client_port` | connection log (the third is a port number) |
+/// | `time elb client:port` | Classic ELB |
+/// | `type time elb` | ALB access log (`app/<name>/<id>`) |
+/// | `type time latency` | ALB health-check log (the third is a number of seconds) |
+/// | `type version time` | NLB, the time with or without its `Z` |
 pub fn sniff_kind(line: &[u8]) -> Option<LogKind> {
     let mut t = Tokenizer::new(line);
     let first = t.next_token().ok()??;
     let second = t.next_token().ok()??;
     let third = t.next_token().ok().flatten();
+    let third = third.as_ref().map(|t| t.raw());
     if is_timestamp(first.raw()) {
-        // Connection log: `time client_ip client_port ...`; Classic: `time elb client:port ...`.
-        let third_is_port =
-            third.is_some_and(|t| !t.raw().is_empty() && t.raw().iter().all(u8::is_ascii_digit));
+        let third_is_port = third.is_some_and(all_digits);
         return Some(if third_is_port {
             LogKind::Connection
         } else {
             LogKind::Classic
         });
     }
-    let word = |b: &[u8]| {
-        !b.is_empty()
-            && b.iter()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    };
-    if word(first.raw()) && is_timestamp(second.raw()) {
-        return Some(LogKind::Access);
+    if !is_word(first.raw()) {
+        return None;
     }
-    let version = |b: &[u8]| {
-        !b.is_empty() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') && b.contains(&b'.')
-    };
-    if word(first.raw()) && version(second.raw()) && third.is_some_and(|t| is_timestamp(t.raw())) {
+    if is_timestamp(second.raw()) {
+        return Some(if third.is_some_and(is_seconds) {
+            LogKind::HealthCheck
+        } else {
+            LogKind::Access
+        });
+    }
+    if is_version(second.raw()) && third.is_some_and(is_utc_or_zoneless_timestamp) {
         return Some(LogKind::NlbTls);
     }
     None
+}
+
+/// A listener or request type: `http`, `h2`, `tls`, ...
+fn is_word(b: &[u8]) -> bool {
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+/// A log format version: `2.0`.
+fn is_version(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') && b.contains(&b'.')
+}
+
+/// A number of seconds: `0.019584011`, `1`.
+fn is_seconds(b: &[u8]) -> bool {
+    let (whole, fraction) = match b.iter().position(|&c| c == b'.') {
+        Some(dot) => (&b[..dot], &b[dot + 1..]),
+        None => (b, &b""[..]),
+    };
+    all_digits(whole) && fraction.iter().all(u8::is_ascii_digit)
+}
+
+fn all_digits(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -351,6 +383,22 @@ mod tests {
                 "tls 2.0 2018-12-20T02:59:40Z net/my-nlb/c6e77e28c25b2234 g3d4b5e8bb8464cd",
                 Some(LogKind::NlbTls),
             ),
+            // As AWS documents NLB lines: no zone.
+            (
+                "tls 2.0 2018-12-20T02:59:40 net/my-nlb/c6e77e28c25b2234 g3d4b5e8bb8464cd",
+                Some(LogKind::NlbTls),
+            ),
+            ("tls 2.0 2018-12-20T02:59:40+01:00 net/my-nlb/c", None),
+            (
+                "http 2025-10-31T12:44:59.875678Z 0.019584011 172.31.20.97:80 tg PASS 200 -",
+                Some(LogKind::HealthCheck),
+            ),
+            (
+                "lambda 2025-10-31T12:44:59.875678Z 1 arn:aws:lambda:us-east-1:1:function:f tg PASS - -",
+                Some(LogKind::HealthCheck),
+            ),
+            // A zoneless time is not enough for the other kinds.
+            ("http 2018-07-02T22:23:00 app/x/1 1.2.3.4:5", None),
             (
                 "2015-05-13T23:39:43.945958Z my-lb 192.168.131.39:2817 10.0.0.1:80",
                 Some(LogKind::Classic),

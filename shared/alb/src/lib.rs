@@ -54,7 +54,8 @@ pub enum Record<'a> {
     Connection(ConnectionRecord<'a>),
     Nlb(NlbRecord<'a>),
     Classic(ClassicRecord<'a>),
-    /// Health-check log lines: the format is undocumented, so they are kept whole.
+    /// Health-check log lines, kept whole: AWS documented their fields only in November 2025
+    /// (`type time latency target:port target_group status status_code reason ...`).
     HealthCheck(Text<'a>),
     /// The one line of `ELBAccessLogTestFile`.
     TestFile(Text<'a>),

@@ -1,7 +1,11 @@
 //! Network Load Balancer access log lines (written for TLS listeners only): `tls 2.0 <time> ...`.
+//! Both timestamps are written without a zone (`2018-12-20T02:59:40`, UTC), as AWS's documented
+//! example shows; the `Z` form is accepted too.
 
 use crate::error::ParseError;
-use crate::fields::{ExtraFields, Fields, opt_text, opt_timestamp, timestamp};
+use crate::fields::{
+    ExtraFields, Fields, opt_text, opt_utc_or_zoneless_timestamp, utc_or_zoneless_timestamp,
+};
 use crate::time::Timestamp;
 use crate::tokenize::Text;
 use crate::values::{HostPort, opt_u64};
@@ -72,7 +76,7 @@ pub fn parse_nlb(line: &[u8]) -> Result<NlbRecord<'_>, ParseError> {
         return Err(ParseError::BadField { field: "type" });
     }
     let version = f.next()?.text();
-    let time = timestamp(f.next()?, "time")?;
+    let time = utc_or_zoneless_timestamp(f.next()?, "time")?;
     let elb = f.next()?.text();
     let listener = f.next()?.text();
     let client = HostPort::required(f.next()?, "client:port")?;
@@ -92,7 +96,7 @@ pub fn parse_nlb(line: &[u8]) -> Result<NlbRecord<'_>, ParseError> {
     let alpn_be_protocol = opt_text(f.optional()?);
     let alpn_client_preference_list = opt_text(f.optional()?);
     let tls_connection_creation_time =
-        opt_timestamp(f.optional()?, "tls_connection_creation_time")?;
+        opt_utc_or_zoneless_timestamp(f.optional()?, "tls_connection_creation_time")?;
     let extra = ExtraFields::new(f.rest());
     Ok(NlbRecord {
         log_type: log_type.text(),

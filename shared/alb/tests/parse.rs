@@ -4,7 +4,8 @@ mod fixtures;
 
 use fixtures::*;
 use fleetwatch_alb::{
-    AccessRecord, LogKind, ParseError, Record, Seconds, VerifyStatus, parse_access, parse_line,
+    AccessRecord, LogKind, ParseError, Record, Seconds, Text, VerifyStatus, parse_access,
+    parse_line,
 };
 
 fn access(line: &str) -> AccessRecord<'_> {
@@ -466,6 +467,8 @@ fn lines_of_another_kind_are_named() {
         (LogKind::Classic, NLB_LINE, LogKind::NlbTls),
         (LogKind::Connection, CLASSIC_LINE, LogKind::Classic),
         (LogKind::NlbTls, CONNECTION_LINE, LogKind::Connection),
+        (LogKind::Access, NLB_DOCUMENTED_LINE, LogKind::NlbTls),
+        (LogKind::Access, HEALTH_CHECK_LINE, LogKind::HealthCheck),
     ];
     for (expected, line, found) in cases {
         assert_eq!(
@@ -501,12 +504,19 @@ fn unknown_files_are_parsed_by_content() {
         (NLB_LINE, LogKind::NlbTls),
         (CLASSIC_LINE, LogKind::Classic),
         (CONNECTION_LINE, LogKind::Connection),
+        (NLB_DOCUMENTED_LINE, LogKind::NlbTls),
     ];
     for (line, kind) in cases {
         let r = parse_line(LogKind::Unknown, line.as_bytes()).unwrap();
         assert_eq!(r.kind(), *kind);
         assert!(r.time().is_some());
     }
+    // Kept whole, without a time of its own.
+    let r = parse_line(LogKind::Unknown, HEALTH_CHECK_LINE.as_bytes()).unwrap();
+    assert_eq!(
+        r,
+        Record::HealthCheck(Text::literal(HEALTH_CHECK_LINE.as_bytes()))
+    );
     assert_eq!(
         parse_line(LogKind::Unknown, b"hello world"),
         Err(ParseError::Unrecognized)

@@ -26,6 +26,8 @@ fn valid_lines() -> Vec<Vec<u8>> {
         format!("{} 10.0.0.99 \"x\"", access_line()).into_bytes(),
         CONNECTION_LINE.as_bytes().to_vec(),
         NLB_LINE.as_bytes().to_vec(),
+        NLB_DOCUMENTED_LINE.as_bytes().to_vec(),
+        HEALTH_CHECK_LINE.as_bytes().to_vec(),
         CLASSIC_LINE.as_bytes().to_vec(),
     ]
 }
@@ -108,7 +110,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_lines_never_panic(
-        which in 0usize..7,
+        which in 0usize..9,
         edits in proptest::collection::vec(edit(), 1..6),
     ) {
         let mut line = valid_lines()[which].clone();
