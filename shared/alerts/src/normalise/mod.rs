@@ -40,6 +40,13 @@
 //! beats an alert in a dead-letter queue. Only what cannot be shown at all is an error: invalid
 //! JSON, an empty batch.
 //!
+//! Every alert that comes out has its display text redacted and capped (see [`crate::redact`]):
+//! title, summary, field values, link titles and URLs. Sources copy free text from payloads
+//! that nobody here controls: Alertmanager annotations (Loki rules put log lines in them),
+//! alarm descriptions, SNS messages, unknown JSON, producers' own alerts. One pass at this door
+//! covers every source, present and future; ids, fingerprints, thread keys and labels are
+//! identity and routing and stay as sent.
+//!
 //! Kinds whose meaning lives in another crate (ECS and Auto Scaling events, classified by
 //! `fleetwatch-ecs` with its noise policy) plug in as a [`Recogniser`], asked about every
 //! unwrapped payload before the shapes above: [`normalise_with`].
@@ -54,6 +61,7 @@ mod region;
 mod sns_text;
 
 use crate::alert::Alert;
+use crate::redact::redact_alert;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -148,7 +156,9 @@ fn normalise_value_with(
     value: Value,
     recogniser: &dyn Recogniser,
 ) -> Result<Normalised, NormaliseError> {
-    envelope::unwrap_and_detect(value, &SnsContext::default(), recogniser)
+    let mut normalised = envelope::unwrap_and_detect(value, &SnsContext::default(), recogniser)?;
+    normalised.alerts.iter_mut().for_each(redact_alert);
+    Ok(normalised)
 }
 
 /// Recognises payloads of a kind this crate does not interpret itself.
