@@ -759,3 +759,33 @@ fn free_text_is_capped_per_field() {
     assert_eq!(alert.summary.chars().count(), cap);
     assert_eq!(alert.field("Output").unwrap().chars().count(), cap);
 }
+
+/// Text is sent `verbatim`, so Slack no longer links bare URLs in it: the URLs that the
+/// authors of alarm descriptions and AWS Health events wrote there become buttons instead.
+#[test]
+fn urls_in_alarm_and_health_descriptions_become_links() {
+    let (_, alert) = only_alert(SINGLE_METRIC);
+    assert_eq!(
+        link(&alert, "wiki.example.com"),
+        Some("https://wiki.example.com/runbooks/api-5xx")
+    );
+
+    let mut event: serde_json::Value = serde_json::from_str(HEALTH_ISSUE).unwrap();
+    event["detail"]["eventDescription"][0]["latestDescription"] = "See \
+        https://docs.aws.amazon.com/ec2/guide.html, or (https://status.example.com/x). \
+        Again: https://docs.aws.amazon.com/ec2/guide.html javascript:alert(1) \
+        https://a.example/1 https://b.example/2 https://c.example/3"
+        .into();
+    let (_, alert) = only_alert(&event.to_string());
+    let urls: Vec<&str> = alert.links.iter().skip(1).map(|l| l.url.as_str()).collect();
+    // In order, each once, no trailing punctuation, http(s) only, at most three.
+    assert_eq!(
+        urls,
+        [
+            "https://docs.aws.amazon.com/ec2/guide.html",
+            "https://status.example.com/x",
+            "https://a.example/1"
+        ]
+    );
+    assert_eq!(alert.links[1].title, "docs.aws.amazon.com");
+}

@@ -305,6 +305,41 @@ pub(crate) fn read_as<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T
     T::deserialize(value).map_err(|e| e.to_string())
 }
 
+/// Descriptions hold at most this many links worth a button each.
+const MAX_DESCRIPTION_LINKS: usize = 3;
+
+/// Adds the http(s) URLs written in a description by its author (an alarm's owner, AWS Health)
+/// as links titled by their host: rendered text is `verbatim`, so Slack no longer links them in
+/// the text itself. In order of appearance, each once, at most [`MAX_DESCRIPTION_LINKS`].
+pub(crate) fn push_description_links(alert: &mut Alert, description: &str) {
+    let mut urls: Vec<&str> = Vec::new();
+    for url in urls_in(description) {
+        if !urls.contains(&url) && urls.len() < MAX_DESCRIPTION_LINKS {
+            urls.push(url);
+        }
+    }
+    for url in urls {
+        let host = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', '?', '#']).next());
+        alert.push_link(host.unwrap_or(url), url);
+    }
+}
+
+/// The `http://` and `https://` URLs in prose: up to white space or a quote, without the
+/// punctuation that ends a sentence or closes a parenthesis.
+fn urls_in(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
+        .filter_map(|word| {
+            let start = word.find("https://").or_else(|| word.find("http://"))?;
+            let url = word[start..].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
+            url.split_once("://")
+                .is_some_and(|(_, rest)| !rest.is_empty())
+                .then_some(url)
+        })
+}
+
 /// Percent-encodes a URL component like JavaScript's `encodeURIComponent`, which is what the
 /// AWS console and Alertmanager's UI decode.
 pub(crate) fn encode_uri_component(text: &str) -> String {
