@@ -5,34 +5,7 @@
 //! would like, so every such text passes through [`redact`] before it becomes part of an
 //! [`Alert`]: a secret that never enters the alert cannot leak from any of those places.
 //!
-//! Each secret is replaced by [`REDACTED`]; everything around it is kept, so the line still
-//! reads as what it was (`Authorization: Bearer <redacted>`, `postgres://app:<redacted>@db`).
-//!
-//! | shape | example | becomes |
-//! |---|---|---|
-//! | private key block (PEM), also split over lines or cut off at either end | `-----BEGIN RSA PRIVATE KEY-----MIIE…-----END RSA PRIVATE KEY-----` | `-----BEGIN RSA PRIVATE KEY-----<redacted>-----END RSA PRIVATE KEY-----` |
-//! | password in a URL's user info | `postgres://app:hunter2@db:5432` | `postgres://app:<redacted>@db:5432` |
-//! | token as a URL's whole user info, when it looks like a secret (see below) | `https://ghp_x1y2z3@github.com` | `https://<redacted>@github.com` |
-//! | `Authorization` header or key, any scheme | `Authorization: Basic dXNlcjpwYXNz` | `Authorization: Basic <redacted>` |
-//! | bare `Bearer` token, when it looks like a secret | `bearer eyJhbGciOi…` | `bearer <redacted>` |
-//! | value of a key ending in `password`, `passwd`, `secret`, `token`, `api_key`/`apikey`/`api-key`, `secret_access_key`/`secretaccesskey` (any case; `key=value`, `key: value`, `"key": "value"`, `key => value`, query strings) | `DB_PASSWORD=x`, `?access_token=x&a=1` | `DB_PASSWORD=<redacted>`, `?access_token=<redacted>&a=1` |
-//! | 40-character base64 word (an AWS secret access key) within 48 characters after the word `secret` on its line | `aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY` | `aws_secret_access_key <redacted>` |
-//! | AWS access key id: `AKIA` or `ASIA` and 16 upper-case letters or digits, as a whole word | `AKIAIOSFODNN7EXAMPLE` | `<redacted>` |
-//! | Slack token: `xoxa-`, `xoxb-`, `xoxp-`, `xoxr-` and what follows | `xoxb-123-456-abc` | `<redacted>` |
-//!
-//! Where prose uses the same words, a value is only taken for a secret when it looks like one:
-//! it has a digit, or is at least 20 characters long. That applies to `key: value` with neither
-//! side quoted (`invalid token: expired` stays as it is, YAML's `password: hunter2` does not),
-//! to a bare `Bearer` (`Bearer token missing` stays), and to a URL's user info without a colon
-//! (`ssh://git@host` stays). A colon right after a `:` or `/` segment is an ARN or a path, not
-//! a key (`…:secret:prod/db-1` stays). `key=value`, quoted values and `Authorization` are
-//! always redacted.
-//!
-//! Not redacted, on purpose: git commit ids, UUIDs, 40-character hex or base64 strings without
-//! the word `secret` before them (request ids, digests and checksums look exactly like that),
-//! passwords given as a separate command-line word (`--password hunter2`), and values in XML
-//! elements. Unquoted values end at white space, `&`, `,`, `;`, quotes, brackets and `\`; a
-//! password containing one of those is redacted only up to it.
+//! The rules are documented on [`redact`].
 //!
 //! Caps, consistent with Slack's limits: a log line is cut at [`MAX_UNTRUSTED_LINE_CHARS`]
 //! (ten of them fit one 3,000-character section) and a whole field of untrusted text at
@@ -56,8 +29,37 @@ pub const MAX_UNTRUSTED_LINE_CHARS: usize = 240;
 /// Escaping can still make it longer; the renderer then cuts it safely.
 pub const MAX_UNTRUSTED_FIELD_CHARS: usize = 2_500;
 
-/// Replaces every secret shape listed in the [module documentation](self) with [`REDACTED`].
-/// Borrowed when there is nothing to redact. Applying it twice changes nothing more.
+/// Replaces every secret shape below with [`REDACTED`]. Borrowed when there is nothing to
+/// redact; applying it twice changes nothing more.
+///
+/// Each secret is replaced by [`REDACTED`]; everything around it is kept, so the line still
+/// reads as what it was (`Authorization: Bearer <redacted>`, `postgres://app:<redacted>@db`).
+///
+/// | shape | example | becomes |
+/// |---|---|---|
+/// | private key block (PEM), also split over lines or cut off at either end | `-----BEGIN RSA PRIVATE KEY-----MIIE…-----END RSA PRIVATE KEY-----` | `-----BEGIN RSA PRIVATE KEY-----<redacted>-----END RSA PRIVATE KEY-----` |
+/// | password in a URL's user info | `postgres://app:hunter2@db:5432` | `postgres://app:<redacted>@db:5432` |
+/// | token as a URL's whole user info, when it looks like a secret (see below) | `https://ghp_x1y2z3@github.com` | `https://<redacted>@github.com` |
+/// | `Authorization` header or key, any scheme | `Authorization: Basic dXNlcjpwYXNz` | `Authorization: Basic <redacted>` |
+/// | bare `Bearer` token, when it looks like a secret | `bearer eyJhbGciOi…` | `bearer <redacted>` |
+/// | value of a key ending in `password`, `passwd`, `secret`, `token`, `api_key`/`apikey`/`api-key`, `secret_access_key`/`secretaccesskey` (any case; `key=value`, `key: value`, `"key": "value"`, `key => value`, query strings) | `DB_PASSWORD=x`, `?access_token=x&a=1` | `DB_PASSWORD=<redacted>`, `?access_token=<redacted>&a=1` |
+/// | 40-character base64 word (an AWS secret access key) within 48 characters after the word `secret` on its line | `aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY` | `aws_secret_access_key <redacted>` |
+/// | AWS access key id: `AKIA` or `ASIA` and 16 upper-case letters or digits, as a whole word | `AKIAIOSFODNN7EXAMPLE` | `<redacted>` |
+/// | Slack token: `xoxa-`, `xoxb-`, `xoxp-`, `xoxr-` and what follows | `xoxb-123-456-abc` | `<redacted>` |
+///
+/// Where prose uses the same words, a value is only taken for a secret when it looks like one:
+/// it has a digit, or is at least 20 characters long. That applies to `key: value` with neither
+/// side quoted (`invalid token: expired` stays as it is, YAML's `password: hunter2` does not),
+/// to a bare `Bearer` (`Bearer token missing` stays), and to a URL's user info without a colon
+/// (`ssh://git@host` stays). A colon right after a `:` or `/` segment is an ARN or a path, not
+/// a key (`…:secret:prod/db-1` stays). `key=value`, quoted values and `Authorization` are
+/// always redacted.
+///
+/// Not redacted, on purpose: git commit ids, UUIDs, 40-character hex or base64 strings without
+/// the word `secret` before them (request ids, digests and checksums look exactly like that),
+/// passwords given as a separate command-line word (`--password hunter2`), and values in XML
+/// elements. Unquoted values end at white space, `&`, `,`, `;`, quotes, brackets and `\`; a
+/// password containing one of those is redacted only up to it.
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut text = Cow::Borrowed(text);
     for find in FINDERS {

@@ -84,8 +84,8 @@ pub enum Block {
 /// mentions will be automatically parsed", and that `verbatim` skips that preprocessing while
 /// explicit syntax (`<url|text>`, `<!date…>`, `<!here>`) still works. Alert text comes from
 /// sources nobody here controls (request paths and URLs in log lines, annotations): none of it
-/// may become a link, so links are only what this crate builds on purpose (buttons for
-/// [`is_button_url`] URLs). `plain_text` (headers, button labels) is never parsed by Slack.
+/// may become a link, so links are only what this crate builds on purpose (buttons, for
+/// absolute http(s) URLs only). `plain_text` (headers, button labels) is never parsed by Slack.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Text {
