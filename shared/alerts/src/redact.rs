@@ -173,52 +173,53 @@ fn skip_blanks(bytes: &[u8], start: usize) -> usize {
 /// `END`, or no `BEGIN`) still loses its base64 lines.
 fn private_key_bodies(text: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
-    let mut from = 0;
+    // Each marker kind is searched for once past the last one found: linear in the text.
+    let mut begin = key_marker(text, 0, "-----BEGIN ");
+    let mut end = key_marker(text, 0, "-----END ");
+    // Where the last block ended: a block without its `BEGIN` reaches back no further.
+    let mut taken = 0;
     loop {
-        let begin = key_marker(text, from, "-----BEGIN ");
-        let end = key_marker(text, from, "-----END ");
-        let (span, next) = match (begin, end) {
-            (Some(begin), Some(end)) if begin.start < end.start => body_after(text, begin),
-            (Some(begin), None) => body_after(text, begin),
-            (_, Some(end)) => (base64_lines_before(text, end.start)..end.start, end.end),
+        // The body, and where to look on.
+        let (span, from) = match (&begin, &end) {
+            (Some(b), Some(e)) if b.start < e.start => (b.end..e.start, e.end),
+            (Some(b), None) => {
+                let body_end = base64_lines_after(text, b.end);
+                (b.end..body_end, body_end)
+            }
+            (_, Some(e)) => (base64_lines_before(text, taken, e.start)..e.start, e.end),
             (None, None) => break,
         };
         spans.push(span);
-        from = next;
+        taken = from;
+        if begin.as_ref().is_some_and(|b| b.start < from) {
+            begin = key_marker(text, from, "-----BEGIN ");
+        }
+        if end.as_ref().is_some_and(|e| e.start < from) {
+            end = key_marker(text, from, "-----END ");
+        }
     }
     spans.retain(|span| !span.is_empty() && &text[span.clone()] != REDACTED);
     spans
 }
 
-/// The body after a `BEGIN` marker: up to its `END`, or its base64 lines when it has none;
-/// and where to look on.
-fn body_after(text: &str, begin: Range<usize>) -> (Range<usize>, usize) {
-    match key_marker(text, begin.end, "-----END ") {
-        Some(end) => (begin.end..end.start, end.end),
-        None => {
-            let body_end = base64_lines_after(text, begin.end);
-            (begin.end..body_end, body_end)
-        }
-    }
-}
-
-/// The next `-----BEGIN <LABEL >PRIVATE KEY-----` (or `END`) at or after `from`.
+/// The next `-----BEGIN <LABEL >PRIVATE KEY-----` (or `END`) at or after `from`. The label is
+/// short (`RSA`, `EC`, `OPENSSH`, `ENCRYPTED`): only that much is looked at after each opening,
+/// so many openings that are not keys (certificates) cost no more than reading the text once.
 fn key_marker(text: &str, from: usize, opening: &str) -> Option<Range<usize>> {
-    const TAIL: &str = "PRIVATE KEY-----";
+    const NAME: &str = "PRIVATE KEY";
+    const CLOSING: &str = "-----";
     const MAX_LABEL: usize = 24;
+    let bytes = text.as_bytes();
     let mut search = from;
     while let Some(found) = text[search..].find(opening) {
         let start = search + found;
         let label_start = start + opening.len();
-        let label_end = run_end(text.as_bytes(), label_start, |b| {
+        let window_end = bytes.len().min(label_start + MAX_LABEL + NAME.len());
+        let label_end = run_end(&bytes[..window_end], label_start, |b| {
             b.is_ascii_uppercase() || b == b' '
-        })
-        .min(label_start + MAX_LABEL);
-        // The label run swallows `PRIVATE KEY`: find the tail inside what it covered.
-        if let Some(tail) = text[label_start..].find(TAIL)
-            && label_start + tail <= label_end
-        {
-            return Some(start..label_start + tail + TAIL.len());
+        });
+        if text[label_start..label_end].ends_with(NAME) && text[label_end..].starts_with(CLOSING) {
+            return Some(start..label_end + CLOSING.len());
         }
         search = label_start;
     }
@@ -251,12 +252,18 @@ fn base64_lines_after(text: &str, from: usize) -> usize {
     end
 }
 
-/// Up to an `END` marker's start: its line before it, and the base64 lines before that.
-fn base64_lines_before(text: &str, to: usize) -> usize {
-    let mut start = text[..to].rfind('\n').map_or(0, |n| n + 1);
-    while start > 0 {
+/// Up to an `END` marker's start, but not before `floor`: its line before it, and the base64
+/// lines before that.
+fn base64_lines_before(text: &str, floor: usize, to: usize) -> usize {
+    let line_start = |end: usize| {
+        text[floor..end]
+            .rfind('\n')
+            .map_or(floor, |n| floor + n + 1)
+    };
+    let mut start = line_start(to);
+    while start > floor {
         let previous_end = start - 1;
-        let previous_start = text[..previous_end].rfind('\n').map_or(0, |n| n + 1);
+        let previous_start = line_start(previous_end);
         if !is_base64_line(&text[previous_start..previous_end]) {
             break;
         }
@@ -379,18 +386,22 @@ fn value_end(text: &str, start: usize, quote: Option<&str>) -> usize {
     let bytes = text.as_bytes();
     match quote {
         Some(quote) => {
-            let line_end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+            // The closing quote first, then the line: searching for the line's end first
+            // would read the rest of a one-line text for every key in it.
             let mut at = start;
-            while let Some(found) = text[at..line_end].find(quote) {
+            let close = loop {
+                let Some(found) = text[at..].find(quote) else {
+                    break text.len();
+                };
                 let close = at + found;
                 // `\"` inside a `"..."` value is an escaped quote, not the end.
                 if quote == "\"" && close > start && bytes[close - 1] == b'\\' {
                     at = close + 1;
                     continue;
                 }
-                return close;
-            }
-            line_end
+                break close;
+            };
+            text[start..close].find('\n').map_or(close, |n| start + n)
         }
         None => run_end(bytes, start, |b| {
             !b.is_ascii_whitespace()
@@ -402,56 +413,85 @@ fn value_end(text: &str, start: usize, quote: Option<&str>) -> usize {
     }
 }
 
-/// Values of keys named like secrets.
+/// Values of keys named like secrets. Keys inside a value already taken are not looked at
+/// again: `password=password=…` is one value, and reading it once per key would be quadratic.
 fn key_value_secrets(text: &str) -> Vec<Range<usize>> {
-    let bytes = text.as_bytes();
-    keys(text)
-        .filter(|key| is_secret_key(&text[key.clone()]))
-        .filter_map(|key| {
-            let assignment = assignment_after(text, key.end)?;
-            // `…:secret:prod/db` is an ARN's resource type, `/token:` a path: no key there.
-            let in_a_path = key.start > 0 && matches!(bytes[key.start - 1], b':' | b'/');
-            if assignment.colon && in_a_path {
-                return None;
-            }
-            let value =
-                assignment.value_start..value_end(text, assignment.value_start, assignment.quote);
-            let value_text = &text[value.clone()];
-            let prose_like =
-                assignment.colon && !assignment.key_quoted && assignment.quote.is_none();
-            let redact = !value_text.is_empty()
-                && !value_text.starts_with(REDACTED)
-                && (!prose_like || looks_secret(value_text));
-            redact.then_some(value)
-        })
-        .collect()
+    let mut spans = Vec::new();
+    let mut taken = 0;
+    for key in keys(text) {
+        if key.start < taken || !is_secret_key(&text[key.clone()]) {
+            continue;
+        }
+        let Some((value, redact)) = secret_value(text, &key) else {
+            continue;
+        };
+        // A value left alone is short (prose) or already redacted: either way, done with.
+        if redact || text[value.clone()].starts_with(REDACTED) {
+            taken = value.end;
+        }
+        if redact {
+            spans.push(value);
+        }
+    }
+    spans
+}
+
+/// The value given to a key named like a secret, and whether to redact it.
+fn secret_value(text: &str, key: &Range<usize>) -> Option<(Range<usize>, bool)> {
+    let assignment = assignment_after(text, key.end)?;
+    // `…:secret:prod/db` is an ARN's resource type, `/token:` a path: no key there.
+    let in_a_path = key.start > 0 && matches!(text.as_bytes()[key.start - 1], b':' | b'/');
+    if assignment.colon && in_a_path {
+        return None;
+    }
+    let value = assignment.value_start..value_end(text, assignment.value_start, assignment.quote);
+    let value_text = &text[value.clone()];
+    let prose_like = assignment.colon && !assignment.key_quoted && assignment.quote.is_none();
+    let redact = !value_text.is_empty()
+        && !value_text.starts_with(REDACTED)
+        && (!prose_like || looks_secret(value_text));
+    Some((value, redact))
 }
 
 /// `Authorization: <scheme> <credentials>` (any key ending in `authorization`, any scheme):
 /// the credentials, or the whole value when it has no scheme.
 fn authorization_credentials(text: &str) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut taken = 0;
+    for key in keys(text) {
+        let is_authorization = text[key.clone()]
+            .to_ascii_lowercase()
+            .ends_with("authorization");
+        if key.start < taken || !is_authorization {
+            continue;
+        }
+        let Some(credentials) = credentials_after(text, key.end) else {
+            continue;
+        };
+        taken = credentials.end;
+        let credentials_text = &text[credentials.clone()];
+        if !credentials_text.is_empty() && !credentials_text.starts_with(REDACTED) {
+            spans.push(credentials);
+        }
+    }
+    spans
+}
+
+/// After an `Authorization` key: the credentials after the scheme, or the whole value.
+fn credentials_after(text: &str, key_end: usize) -> Option<Range<usize>> {
     let bytes = text.as_bytes();
-    keys(text)
-        .filter(|key| {
-            text[key.clone()]
-                .to_ascii_lowercase()
-                .ends_with("authorization")
-        })
-        .filter_map(|key| {
-            let assignment = assignment_after(text, key.end)?;
-            let start = assignment.value_start;
-            let scheme_end = run_end(bytes, start, |b| b.is_ascii_alphanumeric() || b == b'-');
-            let credentials_start = skip_blanks(bytes, scheme_end);
-            let has_scheme = scheme_end > start
-                && credentials_start > scheme_end
-                && value_end(text, credentials_start, assignment.quote) > credentials_start;
-            let start = if has_scheme { credentials_start } else { start };
-            let credentials = start..value_end(text, start, assignment.quote);
-            let credentials_text = &text[credentials.clone()];
-            (!credentials_text.is_empty() && !credentials_text.starts_with(REDACTED))
-                .then_some(credentials)
-        })
-        .collect()
+    let assignment = assignment_after(text, key_end)?;
+    let start = assignment.value_start;
+    let scheme_end = run_end(bytes, start, |b| b.is_ascii_alphanumeric() || b == b'-');
+    let credentials_start = skip_blanks(bytes, scheme_end);
+    let credentials_end = value_end(text, credentials_start, assignment.quote);
+    let has_scheme =
+        scheme_end > start && credentials_start > scheme_end && credentials_end > credentials_start;
+    Some(if has_scheme {
+        credentials_start..credentials_end
+    } else {
+        start..value_end(text, start, assignment.quote)
+    })
 }
 
 /// `Bearer <token>` anywhere (any case), when the token looks like a secret.
@@ -525,16 +565,23 @@ fn aws_access_key_ids(text: &str) -> Vec<Range<usize>> {
 /// `xoxa-`, `xoxb-`, `xoxp-`, `xoxr-` and the letters, digits and dashes after it.
 fn slack_tokens(text: &str) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
-    text.match_indices("xox")
-        .map(|(at, _)| at)
-        .filter(|at| {
-            starts_word(bytes, *at)
-                && matches!(bytes.get(at + 3), Some(b'a' | b'b' | b'p' | b'r'))
-                && bytes.get(at + 4) == Some(&b'-')
-        })
-        .map(|at| at..run_end(bytes, at + 5, |b| b.is_ascii_alphanumeric() || b == b'-'))
-        .filter(|token| token.len() > 5)
-        .collect()
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    for (at, _) in text.match_indices("xox") {
+        // `xoxb-xoxb-…` is one token: read once.
+        let taken = spans.last().is_some_and(|last| at < last.end);
+        if taken
+            || !starts_word(bytes, at)
+            || !matches!(bytes.get(at + 3), Some(b'a' | b'b' | b'p' | b'r'))
+            || bytes.get(at + 4) != Some(&b'-')
+        {
+            continue;
+        }
+        let end = run_end(bytes, at + 5, |b| b.is_ascii_alphanumeric() || b == b'-');
+        if end > at + 5 {
+            spans.push(at..end);
+        }
+    }
+    spans
 }
 
 #[cfg(test)]
@@ -793,6 +840,48 @@ mod tests {
                 let _ = redact(&input[..end]);
             }
         }
+    }
+
+    /// A queue message (256 KiB) of the worst repetitions: nothing may be quadratic. Linear
+    /// work takes milliseconds here; quadratic took seconds (a `BEGIN` that is not a key made
+    /// the search for the key's name read the rest of the text every time).
+    #[test]
+    fn hostile_input_takes_linear_time() {
+        let size = 256 * 1024;
+        let hostile = [
+            "-----END X-----\n",
+            "-----BEGIN CERTIFICATE-----\n",
+            "-----BEGIN AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ",
+            "a://b",
+            "password=\"",
+            "Authorization: x ",
+            "bearer ",
+            "secret AKIA xoxb- ",
+            "token=\\\"",
+            "api_key: '",
+            "Proxy-Authorization=\"Basic ",
+            "-----END PRIVATE KEY-----\nQUFBQUFBQUFBQUFBQUFBQUFB\n",
+            "-----BEGIN PRIVATE KEY-----\nQUFBQUFBQUFBQUFBQUFBQUFB\n",
+            "https://u:p@",
+            "secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY ",
+            "password=",
+            "token:",
+            "password=<redacted>",
+            "Authorization=",
+            "xoxb-",
+            "-----END PRIVATE KEY-----",
+        ];
+        let slow: Vec<String> = hostile
+            .iter()
+            .filter_map(|pattern| {
+                let text = pattern.repeat(size / pattern.len());
+                let started = std::time::Instant::now();
+                let _ = redact(&text);
+                let took = started.elapsed();
+                (took.as_secs_f64() > 1.0).then(|| format!("{pattern:?}: {took:?}"))
+            })
+            .collect();
+        assert!(slow.is_empty(), "{slow:#?}");
     }
 
     #[test]
