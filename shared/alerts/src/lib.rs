@@ -16,6 +16,7 @@
 mod alert;
 mod hash;
 mod normalise;
+mod redact;
 mod render;
 mod text;
 mod time;
@@ -25,6 +26,10 @@ pub use hash::stable_id;
 pub use normalise::{
     Envelope, NormaliseError, Normalised, PayloadKind, Recognised, Recogniser, normalise,
     normalise_with,
+};
+pub use redact::{
+    MAX_UNTRUSTED_FIELD_CHARS, MAX_UNTRUSTED_LINE_CHARS, REDACTED, redact, redact_field,
+    redact_lines,
 };
 pub use render::slack::{Block, Element, Text};
 pub use render::{RenderOptions, SlackMessage, render, render_digest, render_digest_with};

@@ -680,3 +680,112 @@ fn empty_lambda_batch_is_an_error() {
         NormaliseError::EmptyBatch
     );
 }
+
+/// Free text copied from payloads (Alertmanager annotations, which Loki rules fill with log
+/// lines; alarm descriptions; SNS messages; unknown JSON) is redacted on the way in; identity
+/// and labels are not touched.
+#[test]
+fn free_text_from_payloads_is_redacted_and_identity_kept() {
+    let webhook = serde_json::json!({
+        "version": "4", "groupKey": "g", "receiver": "r", "status": "firing",
+        "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "LogErrors", "job": "token=label-value-1"},
+            "annotations": {
+                "summary": "auth failed: Authorization: Bearer abc123",
+                "description": "db at postgres://app:hunter2@db:5432 refused",
+                "log_line": "AKIAIOSFODNN7EXAMPLE used",
+                "runbook_url": "https://wiki.example.com/run?api_key=k123"
+            },
+            "startsAt": "2025-11-25T19:05:00Z",
+            "fingerprint": "0123456789abcdef"
+        }]
+    });
+    let (_, alert) = only_alert(&webhook.to_string());
+    assert_eq!(
+        alert.summary,
+        "auth failed: Authorization: Bearer <redacted>"
+    );
+    assert_eq!(
+        alert.field("Description"),
+        Some("db at postgres://app:<redacted>@db:5432 refused")
+    );
+    assert_eq!(alert.field("log_line"), Some("<redacted> used"));
+    assert_eq!(
+        link(&alert, "Runbook"),
+        Some("https://wiki.example.com/run?api_key=<redacted>")
+    );
+    // Routing and identity see what the source sent.
+    assert_eq!(alert.labels["job"], "token=label-value-1");
+    assert_eq!(alert.fingerprint, "0123456789abcdef");
+
+    let mut alarm: serde_json::Value = serde_json::from_str(SINGLE_METRIC).unwrap();
+    let sns = &mut alarm["Records"][0]["Sns"];
+    let mut message: serde_json::Value =
+        serde_json::from_str(sns["Message"].as_str().unwrap()).unwrap();
+    message["AlarmDescription"] = "Runbook: curl -H 'X-Api-Key: k-9f8e7d' https://x".into();
+    sns["Message"] = message.to_string().into();
+    let (_, alert) = only_alert(&alarm.to_string());
+    assert_eq!(
+        alert.field("Description"),
+        Some("Runbook: curl -H 'X-Api-Key: <redacted>' https://x")
+    );
+
+    let sns = serde_json::json!({
+        "Type": "Notification", "MessageId": "m-1", "Subject": "backup failed",
+        "Message": "restore with AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    });
+    let (_, alert) = only_alert(&sns.to_string());
+    assert_eq!(
+        alert.summary,
+        "restore with AWS_SECRET_ACCESS_KEY=<redacted>"
+    );
+
+    let unknown = serde_json::json!({"title": "job done", "message": "sent with xoxb-1-2-abc"});
+    let (_, alert) = only_alert(&unknown.to_string());
+    assert_eq!(alert.summary, "sent with <redacted>");
+}
+
+/// A summary or field longer than a Slack section could show is cut on the way in.
+#[test]
+fn free_text_is_capped_per_field() {
+    let long = "x".repeat(10_000);
+    let own = serde_json::json!({
+        "source": "my_job", "title": "t", "severity": "error",
+        "summary": long, "fields": [{"name": "Output", "value": long}]
+    });
+    let (_, alert) = only_alert(&own.to_string());
+    let cap = fleetwatch_alerts::MAX_UNTRUSTED_FIELD_CHARS;
+    assert_eq!(alert.summary.chars().count(), cap);
+    assert_eq!(alert.field("Output").unwrap().chars().count(), cap);
+}
+
+/// Text is sent `verbatim`, so Slack no longer links bare URLs in it: the URLs that the
+/// authors of alarm descriptions and AWS Health events wrote there become buttons instead.
+#[test]
+fn urls_in_alarm_and_health_descriptions_become_links() {
+    let (_, alert) = only_alert(SINGLE_METRIC);
+    assert_eq!(
+        link(&alert, "wiki.example.com"),
+        Some("https://wiki.example.com/runbooks/api-5xx")
+    );
+
+    let mut event: serde_json::Value = serde_json::from_str(HEALTH_ISSUE).unwrap();
+    event["detail"]["eventDescription"][0]["latestDescription"] = "See \
+        https://docs.aws.amazon.com/ec2/guide.html, or (https://status.example.com/x). \
+        Again: https://docs.aws.amazon.com/ec2/guide.html javascript:alert(1) \
+        https://a.example/1 https://b.example/2 https://c.example/3"
+        .into();
+    let (_, alert) = only_alert(&event.to_string());
+    let urls: Vec<&str> = alert.links.iter().skip(1).map(|l| l.url.as_str()).collect();
+    // In order, each once, no trailing punctuation, http(s) only, at most three.
+    assert_eq!(
+        urls,
+        [
+            "https://docs.aws.amazon.com/ec2/guide.html",
+            "https://status.example.com/x",
+            "https://a.example/1"
+        ]
+    );
+    assert_eq!(alert.links[1].title, "docs.aws.amazon.com");
+}

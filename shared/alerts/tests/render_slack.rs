@@ -181,6 +181,90 @@ fn source_text_is_escaped_everywhere_in_mrkdwn() {
     );
 }
 
+/// Request paths and URLs from logs (an ALB alert's top paths, an ECS alert's log lines) are
+/// shown as text: escaped, and in `verbatim` text objects, so Slack links none of them.
+#[test]
+fn urls_from_logs_are_never_links() {
+    let mut alert = Alert::new(Source::AlbLogs, "web: 7.5% of requests failed with 5xx");
+    alert.summary = "Most failures on https://shop.example.com/checkout".into();
+    alert.fields.push(Field {
+        name: "Top 5xx paths".into(),
+        value: "/login?next=https://evil.example/phish (12), www.evil.example/a (3)".into(),
+    });
+    let message = render(&alert, &RenderOptions::default());
+    let json = serde_json::to_value(&message).unwrap();
+    common::assert_never_auto_linked(&json);
+    let text = json.to_string();
+    assert!(
+        text.contains("/login?next=https://evil.example/phish (12), www.evil.example/a (3)"),
+        "{text}"
+    );
+    // No link syntax of ours around them either.
+    assert!(!text.contains("<https://evil") && !text.contains("<http://www.evil"));
+    assert!(!text.contains("\"button\""), "{text}");
+}
+
+/// Buttons only for absolute http(s) URLs a browser opens as they read. Anything else is not
+/// a button: shown as text in a context line (escaped, never linked), never dropped silently.
+#[test]
+fn buttons_only_for_http_and_https_urls() {
+    let kept = [
+        "https://runbooks.example.com/a?b=1&c=2#d",
+        "http://grafana.internal:3000/d/abc",
+    ];
+    let refused = [
+        "javascript:alert(1)",
+        "JavaScript://%0aalert(1)",
+        "slack://open?team=T1",
+        "data:text/html,<script>alert(1)</script>",
+        "/relative/path",
+        "//evil.example/protocol-relative",
+        "ftp://files.example.com/x",
+        "mailto:ops@example.com",
+        "https://",
+        "https:///no-host",
+        "https://user:pw@example.com/",
+        "https://trusted.example.com@evil.example/",
+        "https://example.com/a b",
+        "https://example.com/<!channel>",
+        "https://example.com/\u{7}bell",
+    ];
+    let mut alert = Alert::new(Source::Generic, "links");
+    for (i, url) in kept.iter().chain(&refused).enumerate() {
+        alert.links.push(Link {
+            title: format!("L{i}"),
+            url: url.to_string(),
+        });
+    }
+    let message = render(&alert, &RenderOptions::default());
+    assert_within_slack_limits(&message);
+    let json = serde_json::to_value(&message).unwrap();
+    let blocks = json["attachments"][0]["blocks"].as_array().unwrap();
+    let buttons: Vec<&str> = blocks
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().unwrap())
+        .map(|e| e["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(buttons, kept);
+    let context = blocks
+        .iter()
+        .filter(|b| b["type"] == "context")
+        .flat_map(|b| b["elements"].as_array().unwrap())
+        .map(|e| e["text"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // A context line holds ten elements: nine links as text, then how many more there are.
+    for (i, url) in refused.iter().enumerate().take(9) {
+        let shown = format!("L{}: {}", i + kept.len(), url)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(context.contains(&shown), "{shown} not in {context}");
+    }
+    assert!(context.ends_with("_6 more links not shown_"), "{context}");
+}
+
 #[test]
 fn alertmanager_labels_are_escaped_and_kept_in_code_spans() {
     let mut alert = Alert::new(Source::Alertmanager, "x");

@@ -2,7 +2,7 @@
 //! DescribeTaskDefinition, CloudWatch Logs), as plain data, and how it is added to an alert.
 //! Fetching it is the function's job; this module only formats.
 
-use fleetwatch_alerts::Alert;
+use fleetwatch_alerts::{Alert, MAX_UNTRUSTED_FIELD_CHARS, redact_lines};
 
 /// At most this many log lines are added to an alert.
 pub const MAX_LOG_LINES: usize = 10;
@@ -24,7 +24,8 @@ pub struct Enrichment {
     pub failed_task_count: Option<i64>,
     /// Console link to the stopped task's log stream.
     pub log_stream_url: Option<String>,
-    /// The last lines of the log stream, oldest first.
+    /// The last lines of the log stream, oldest first. [`enrich`] redacts secrets in them and
+    /// cuts them to size (again: [`crate::assemble`] does it too), whoever filled this in.
     pub last_log_lines: Vec<String>,
     /// Why (part of) the enrichment could not be fetched.
     pub unavailable: Option<String>,
@@ -59,12 +60,7 @@ pub fn enrich(alert: &mut Alert, enrichment: &Enrichment) {
         alert.push_field("Failed tasks", failed.to_string());
     }
     if !enrichment.last_log_lines.is_empty() {
-        let skip = enrichment
-            .last_log_lines
-            .len()
-            .saturating_sub(MAX_LOG_LINES);
-        let lines = enrichment.last_log_lines[skip..].join("\n");
-        alert.push_field("Last log lines", format!("```{lines}```"));
+        alert.push_field("Last log lines", log_block(&enrichment.last_log_lines));
     }
     if let Some(url) = &enrichment.log_stream_url {
         alert.push_link("Task logs", url.clone());
@@ -72,6 +68,27 @@ pub fn enrich(alert: &mut Alert, enrichment: &Enrichment) {
     if let Some(reason) = &enrichment.unavailable {
         alert.push_field("Note", format!("enrichment unavailable: {reason}"));
     }
+}
+
+/// The newest [`MAX_LOG_LINES`] lines as a code block. Log lines are the application's own
+/// output and carry whatever it printed, secrets included: they are redacted
+/// ([`redact_lines`], which also cuts each line at [`MAX_UNTRUSTED_LINE_CHARS`]) here, where
+/// they enter the alert, so no queue message, dead letter or Slack post ever holds them. The
+/// block, fences included, fits [`MAX_UNTRUSTED_FIELD_CHARS`]: when lines with breaks inside
+/// make it longer, the oldest lines go first, since the last ones before a crash say most.
+///
+/// [`MAX_UNTRUSTED_LINE_CHARS`]: fleetwatch_alerts::MAX_UNTRUSTED_LINE_CHARS
+fn log_block(lines: &[String]) -> String {
+    const FENCES_CHARS: usize = 6;
+    let skip = lines.len().saturating_sub(MAX_LOG_LINES);
+    let mut shown = redact_lines(&lines[skip..]);
+    let chars = |lines: &[String]| -> usize {
+        lines.iter().map(|l| l.chars().count() + 1).sum::<usize>() - 1
+    };
+    while shown.len() > 1 && chars(&shown) + FENCES_CHARS > MAX_UNTRUSTED_FIELD_CHARS {
+        shown.remove(0);
+    }
+    format!("```{}```", shown.join("\n"))
 }
 
 /// `a -> b`; `b` alone when unchanged or when there is nothing before it (a completed
@@ -88,7 +105,7 @@ fn before_after(before: Option<&str>, after: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleetwatch_alerts::Source;
+    use fleetwatch_alerts::{MAX_UNTRUSTED_LINE_CHARS, Source};
 
     #[test]
     fn adds_changes_counts_logs_and_link() {
@@ -139,6 +156,69 @@ mod tests {
             alert.field("Note"),
             Some("enrichment unavailable: DescribeServices: AccessDenied")
         );
+    }
+
+    fn log_field(lines: &[&str]) -> String {
+        let mut alert = Alert::new(Source::EcsEvents, "t");
+        enrich(
+            &mut alert,
+            &Enrichment {
+                last_log_lines: lines.iter().map(|l| l.to_string()).collect(),
+                ..Enrichment::default()
+            },
+        );
+        alert.field("Last log lines").unwrap().to_string()
+    }
+
+    #[test]
+    fn log_lines_are_redacted() {
+        let logs = log_field(&[
+            "db=postgres://app:hunter2@db:5432",
+            "key AKIAIOSFODNN7EXAMPLE",
+            "-----BEGIN PRIVATE KEY-----",
+            "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+            "-----END PRIVATE KEY-----",
+        ]);
+        assert_eq!(
+            logs,
+            "```db=postgres://app:<redacted>@db:5432\nkey <redacted>\n\
+             -----BEGIN PRIVATE KEY-----<redacted>-----END PRIVATE KEY-----```"
+        );
+    }
+
+    #[test]
+    fn long_log_lines_are_cut_and_the_newest_lines_fit_one_field() {
+        let long = format!("token=s3cr3t {}", "x".repeat(1_000));
+        let lines: Vec<&str> = std::iter::repeat_n(long.as_str(), MAX_LOG_LINES).collect();
+        let logs = log_field(&lines);
+        assert!(!logs.contains("s3cr3t"));
+        assert!(
+            logs.chars().count() <= MAX_UNTRUSTED_FIELD_CHARS,
+            "{}",
+            logs.len()
+        );
+        let inner = logs
+            .strip_prefix("```")
+            .unwrap()
+            .strip_suffix("```")
+            .unwrap();
+        let shown: Vec<&str> = inner.split('\n').collect();
+        assert_eq!(shown.len(), MAX_LOG_LINES);
+        assert!(
+            shown
+                .iter()
+                .all(|l| l.chars().count() == MAX_UNTRUSTED_LINE_CHARS)
+        );
+
+        // Lines with breaks inside: more lines than fit; the oldest go, the newest stay.
+        let many: Vec<String> = (0..MAX_LOG_LINES)
+            .map(|i| format!("{i}:{}\n{}", "a".repeat(200), "b".repeat(200)))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let logs = log_field(&many);
+        assert!(logs.chars().count() <= MAX_UNTRUSTED_FIELD_CHARS);
+        assert!(logs.starts_with("```") && logs.ends_with(&format!("{}```", "b".repeat(200))));
+        assert!(logs.contains("9:aaa") && !logs.contains("0:aaa"), "{logs}");
     }
 
     #[test]

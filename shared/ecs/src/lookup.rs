@@ -2,15 +2,12 @@
 //! (DescribeServices, DescribeTaskDefinition, GetLogEvents) come in as plain data: fetching them
 //! is the function's job, deciding what they mean is this module's.
 
-use fleetwatch_alerts::Alert;
+use fleetwatch_alerts::{Alert, redact_lines};
 
 use crate::enrich::{Enrichment, MAX_LOG_LINES};
 use crate::event::{
     Detail, EcsEvent, arn_name, image_tag, service_arn_parts, task_definition_name,
 };
-
-/// A log line longer than this is cut (with `…`) so ten of them fit a Slack field.
-pub const MAX_LOG_LINE_CHARS: usize = 240;
 
 /// What the function should fetch for one alert.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -298,28 +295,25 @@ pub fn assemble(plan: &LookupPlan, answers: &LookupAnswers, default_region: &str
     if let Some(target) = &answers.log_target {
         enrichment.log_stream_url = Some(log_stream_url(target, default_region));
     }
+    // Redacted as soon as they are read, so the enrichment holds no secret wherever it goes;
+    // each line is cut to fit (see `fleetwatch_alerts::redact_lines`).
     let skip = answers.log_lines.len().saturating_sub(MAX_LOG_LINES);
-    enrichment.last_log_lines = answers.log_lines[skip..]
+    let window: Vec<&str> = answers.log_lines[skip..]
         .iter()
-        .map(|line| truncate_line(line.trim_end()))
+        .map(|line| line.trim_end())
         .collect();
+    enrichment.last_log_lines = redact_lines(&window);
     if !answers.failures.is_empty() {
         enrichment.unavailable = Some(answers.failures.join("; "));
     }
     enrichment
 }
 
-fn truncate_line(line: &str) -> String {
-    match line.char_indices().nth(MAX_LOG_LINE_CHARS) {
-        None => line.to_string(),
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{NoisePolicy, classify_event};
+    use fleetwatch_alerts::MAX_UNTRUSTED_LINE_CHARS;
 
     fn event(path: &str) -> EcsEvent {
         let text = std::fs::read_to_string(format!(
@@ -496,11 +490,22 @@ mod tests {
     }
 
     #[test]
-    fn long_lines_are_cut_on_a_char_boundary() {
-        let line = "é".repeat(MAX_LOG_LINE_CHARS + 5);
-        let cut = truncate_line(&line);
-        assert_eq!(cut.chars().count(), MAX_LOG_LINE_CHARS + 1);
-        assert!(cut.ends_with('…'));
-        assert_eq!(truncate_line("short"), "short");
+    fn log_lines_are_redacted_then_cut_on_a_char_boundary() {
+        let answers = LookupAnswers {
+            log_lines: vec![
+                format!("{} token=abc", "é".repeat(MAX_UNTRUSTED_LINE_CHARS + 5)),
+                "short\n".into(),
+                "Authorization: Bearer abc.def".into(),
+            ],
+            ..LookupAnswers::default()
+        };
+        let e = assemble(&LookupPlan::default(), &answers, "eu-west-1");
+        assert_eq!(
+            e.last_log_lines[0].chars().count(),
+            MAX_UNTRUSTED_LINE_CHARS
+        );
+        assert!(e.last_log_lines[0].ends_with('…'));
+        assert_eq!(e.last_log_lines[1], "short");
+        assert_eq!(e.last_log_lines[2], "Authorization: Bearer <redacted>");
     }
 }

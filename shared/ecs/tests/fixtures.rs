@@ -494,3 +494,46 @@ fn enriched_alerts_render_to_the_snapshotted_slack_message() {
         insta::assert_json_snapshot!(name, render(&alert, &RenderOptions::default()));
     }
 }
+
+/// A crashed container whose last log lines carry secrets and URLs, as Slack shows it: every
+/// secret redacted, request paths and URLs as plain text (never links, never buttons), only
+/// the task's own console links as buttons.
+#[test]
+fn enriched_alert_with_secrets_and_urls_in_its_log_lines_renders_redacted() {
+    use fleetwatch_ecs::{Enrichment, enrich};
+
+    let crash = Enrichment {
+        log_stream_url: Some(
+            "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fcheckout/log-events/ecs$252Fapp$252F0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+        ),
+        last_log_lines: vec![
+            "2026-11-20T10:04:57Z INFO  config: AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            "2026-11-20T10:04:58Z INFO  db: connecting to postgres://checkout:Sup3rS3cret@orders-db.internal:5432/orders".into(),
+            "2026-11-20T10:04:58Z DEBUG http: GET https://payments.example.com/v1/charge?api_key=pk_live_51H8 Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjaGVja291dCJ9.c2lnbmF0dXJl".into(),
+            "2026-11-20T10:04:58Z INFO  slack: notifying with xoxb-2048-4096-AbCdEfGhIjKlMnOpQrStUv".into(),
+            "2026-11-20T10:04:59Z WARN  request: POST /login?next=https://evil.example/phish password=hunter2 from www.evil.example".into(),
+            "-----BEGIN RSA PRIVATE KEY-----".into(),
+            "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u".into(),
+            "-----END RSA PRIVATE KEY-----".into(),
+            "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space".into(),
+        ],
+        ..Enrichment::default()
+    };
+    let mut alert = alert_of("task-stopped-oom");
+    enrich(&mut alert, &crash);
+    let message = render(&alert, &RenderOptions::default());
+    let json = serde_json::to_string(&message).unwrap();
+    for secret in [
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI",
+        "Sup3rS3cret",
+        "pk_live_51H8",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "xoxb-2048",
+        "hunter2",
+        "MIIEowIBAAKCAQEA",
+    ] {
+        assert!(!json.contains(secret), "{secret} reached Slack: {json}");
+    }
+    insta::assert_json_snapshot!("enriched-task-stopped-secrets-in-logs", message);
+}

@@ -467,6 +467,7 @@ impl AlarmChange {
         if let Some(url) = self.console_url() {
             alert.push_link("Open alarm in console", url);
         }
+        super::push_description_links(&mut alert, self.description.as_deref().unwrap_or(""));
         alert.set_label("alarm_name", self.name.clone());
         alert.set_label("account_id", self.account.clone().unwrap_or_default());
         alert.set_label("region", self.region_code.clone().unwrap_or_default());

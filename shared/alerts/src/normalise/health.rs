@@ -135,6 +135,8 @@ pub(crate) fn from_event(value: &Value) -> Result<Alert, String> {
             super::encode_uri_component(&detail.event_arn)
         ),
     );
+    let summary = alert.summary.clone();
+    super::push_description_links(&mut alert, &summary);
     alert.set_label("service", service);
     alert.set_label("event_type_category", category);
     alert.set_label("event_type_code", event_type);

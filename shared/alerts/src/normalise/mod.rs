@@ -40,6 +40,13 @@
 //! beats an alert in a dead-letter queue. Only what cannot be shown at all is an error: invalid
 //! JSON, an empty batch.
 //!
+//! Every alert that comes out has its display text redacted and capped (see [`crate::redact`]):
+//! title, summary, field values, link titles and URLs. Sources copy free text from payloads
+//! that nobody here controls: Alertmanager annotations (Loki rules put log lines in them),
+//! alarm descriptions, SNS messages, unknown JSON, producers' own alerts. One pass at this door
+//! covers every source, present and future; ids, fingerprints, thread keys and labels are
+//! identity and routing and stay as sent.
+//!
 //! Kinds whose meaning lives in another crate (ECS and Auto Scaling events, classified by
 //! `fleetwatch-ecs` with its noise policy) plug in as a [`Recogniser`], asked about every
 //! unwrapped payload before the shapes above: [`normalise_with`].
@@ -54,6 +61,7 @@ mod region;
 mod sns_text;
 
 use crate::alert::Alert;
+use crate::redact::redact_alert;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -148,7 +156,9 @@ fn normalise_value_with(
     value: Value,
     recogniser: &dyn Recogniser,
 ) -> Result<Normalised, NormaliseError> {
-    envelope::unwrap_and_detect(value, &SnsContext::default(), recogniser)
+    let mut normalised = envelope::unwrap_and_detect(value, &SnsContext::default(), recogniser)?;
+    normalised.alerts.iter_mut().for_each(redact_alert);
+    Ok(normalised)
 }
 
 /// Recognises payloads of a kind this crate does not interpret itself.
@@ -293,6 +303,41 @@ fn unreadable(kind: PayloadKind, value: &Value, sns: &SnsContext, reason: &str) 
 /// Deserialises a known shape, with the serde error as the reason.
 pub(crate) fn read_as<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
     T::deserialize(value).map_err(|e| e.to_string())
+}
+
+/// Descriptions hold at most this many links worth a button each.
+const MAX_DESCRIPTION_LINKS: usize = 3;
+
+/// Adds the http(s) URLs written in a description by its author (an alarm's owner, AWS Health)
+/// as links titled by their host: rendered text is `verbatim`, so Slack no longer links them in
+/// the text itself. In order of appearance, each once, at most [`MAX_DESCRIPTION_LINKS`].
+pub(crate) fn push_description_links(alert: &mut Alert, description: &str) {
+    let mut urls: Vec<&str> = Vec::new();
+    for url in urls_in(description) {
+        if !urls.contains(&url) && urls.len() < MAX_DESCRIPTION_LINKS {
+            urls.push(url);
+        }
+    }
+    for url in urls {
+        let host = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', '?', '#']).next());
+        alert.push_link(host.unwrap_or(url), url);
+    }
+}
+
+/// The `http://` and `https://` URLs in prose: up to white space or a quote, without the
+/// punctuation that ends a sentence or closes a parenthesis.
+fn urls_in(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
+        .filter_map(|word| {
+            let start = word.find("https://").or_else(|| word.find("http://"))?;
+            let url = word[start..].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
+            url.split_once("://")
+                .is_some_and(|(_, rest)| !rest.is_empty())
+                .then_some(url)
+        })
 }
 
 /// Percent-encodes a URL component like JavaScript's `encodeURIComponent`, which is what the

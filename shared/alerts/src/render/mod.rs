@@ -9,7 +9,10 @@
 //!
 //! All source text is escaped (`&`, `<`, `>`), so an alert cannot inject mentions or links;
 //! only what this module generates itself (mentions from [`RenderOptions`], date tokens) is
-//! Slack syntax.
+//! Slack syntax. Every mrkdwn text object is sent `verbatim` (see [`slack::Text`]), so Slack
+//! does not link bare URLs either: a request path or URL from a log line stays text. The only
+//! links are buttons, and only for absolute http(s) URLs ([`slack::is_button_url`]); other
+//! links are shown as text.
 
 mod digest;
 mod layout;
@@ -220,8 +223,10 @@ pub(crate) fn time_token(timestamp: &str) -> String {
     }
 }
 
-/// Links Slack takes as buttons, and the rest as escaped text for a context line (a bad URL in
-/// a button would get the whole message rejected).
+/// Links Slack takes as buttons (see [`is_button_url`]), and the rest as escaped text for a
+/// context line: never linked (text objects are `verbatim`), but not hidden either, since a
+/// producer's broken link is worth seeing. A context line holds ten elements: past nine, the
+/// tenth says how many more there are.
 fn split_links(alert: &Alert) -> (Vec<(String, String)>, Vec<String>) {
     let mut buttons = Vec::new();
     let mut others = Vec::new();
@@ -236,6 +241,12 @@ fn split_links(alert: &Alert) -> (Vec<(String, String)>, Vec<String>) {
         } else if !link.url.trim().is_empty() {
             others.push(escape_and_truncate(&format!("{title}: {}", link.url), 300));
         }
+    }
+    if others.len() > limits::CONTEXT_ELEMENTS {
+        let shown = limits::CONTEXT_ELEMENTS - 1;
+        let more = others.len() - shown;
+        others.truncate(shown);
+        others.push(format!("_{more} more links not shown_"));
     }
     (buttons, others)
 }

@@ -5,7 +5,8 @@
 //! Constructors taking `mrkdwn` expect text that is already escaped (see [`crate::text`]).
 
 use crate::text::{truncate_chars, truncate_mrkdwn};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// Slack's documented limits.
 pub mod limits {
@@ -76,11 +77,41 @@ pub enum Block {
     Divider {},
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A Block Kit text object.
+///
+/// `mrkdwn` objects are always sent with `"verbatim": true`. Slack documents that without it
+/// "URLs will be auto-converted into links, conversation names will be link-ified, and certain
+/// mentions will be automatically parsed", and that `verbatim` skips that preprocessing while
+/// explicit syntax (`<url|text>`, `<!date…>`, `<!here>`) still works. Alert text comes from
+/// sources nobody here controls (request paths and URLs in log lines, annotations): none of it
+/// may become a link, so links are only what this crate builds on purpose (buttons, for
+/// absolute http(s) URLs only). `plain_text` (headers, button labels) is never parsed by Slack.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Text {
     PlainText { text: String, emoji: bool },
     Mrkdwn { text: String },
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Text::PlainText { text, emoji } => {
+                let mut object = serializer.serialize_struct("Text", 3)?;
+                object.serialize_field("type", "plain_text")?;
+                object.serialize_field("text", text)?;
+                object.serialize_field("emoji", emoji)?;
+                object.end()
+            }
+            Text::Mrkdwn { text } => {
+                let mut object = serializer.serialize_struct("Text", 3)?;
+                object.serialize_field("type", "mrkdwn")?;
+                object.serialize_field("text", text)?;
+                object.serialize_field("verbatim", &true)?;
+                object.end()
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,11 +209,29 @@ impl Block {
     }
 }
 
-/// An absolute http(s) URL without whitespace, short enough for a button.
+/// Whether `url` may be a button: an absolute `http://` or `https://` URL with a host, no
+/// credentials (user info) and nothing a browser or Slack would read differently (white space,
+/// control characters, `<`, `>`, `"`, `\\`), within Slack's 3,000 characters.
+///
+/// Everything else (`javascript:`, `data:`, `slack:`, `mailto:`, relative and
+/// protocol-relative URLs) is not a link at all: one bad button URL gets the whole message
+/// rejected, and a scheme other than http(s) is an injection, not a link. User info is refused
+/// because `https://trusted.example@evil.example/` points at `evil.example`, and a password
+/// has no business in a button.
 pub fn is_button_url(url: &str) -> bool {
-    (url.starts_with("https://") || url.starts_with("http://"))
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !authority.is_empty()
+        && !authority.contains('@')
         && url.chars().count() <= limits::BUTTON_URL_CHARS
-        && !url.chars().any(char::is_whitespace)
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\\'))
 }
 
 /// Room kept for the "more not shown" note.
@@ -303,4 +352,40 @@ fn shorten(block: &Block, max_chars: usize) -> Option<Block> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mrkdwn_is_sent_verbatim_and_reads_back() {
+        let mrkdwn = Text::Mrkdwn {
+            text: "see https://example.com".into(),
+        };
+        let json = serde_json::to_value(&mrkdwn).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "mrkdwn", "text": "see https://example.com", "verbatim": true})
+        );
+        assert_eq!(serde_json::from_value::<Text>(json).unwrap(), mrkdwn);
+        let plain = Text::plain("x", 10);
+        let json = serde_json::to_value(&plain).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "plain_text", "text": "x", "emoji": true})
+        );
+        assert_eq!(serde_json::from_value::<Text>(json).unwrap(), plain);
+    }
+
+    #[test]
+    fn button_urls_at_the_length_limit() {
+        let base = "https://example.com/";
+        let at_limit = format!(
+            "{base}{}",
+            "a".repeat(limits::BUTTON_URL_CHARS - base.len())
+        );
+        assert!(is_button_url(&at_limit));
+        assert!(!is_button_url(&format!("{at_limit}a")));
+    }
 }

@@ -4,9 +4,11 @@ use fleetwatch_alerts::SlackMessage;
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// Every Slack limit we know of, checked on the JSON that would be sent.
+/// Every Slack limit we know of, checked on the JSON that would be sent; and that Slack will
+/// not turn any text into a link on its own (see [`assert_never_auto_linked`]).
 pub fn assert_within_slack_limits(message: &SlackMessage) {
     let json = serde_json::to_value(message).unwrap();
+    assert_never_auto_linked(&json);
     let chars = |v: &Value| v.as_str().unwrap().chars().count();
     let text = &json["text"];
     assert!(
@@ -71,5 +73,22 @@ pub fn assert_within_slack_limits(message: &SlackMessage) {
             }
             other => panic!("unexpected block type {other}"),
         }
+    }
+}
+
+/// Every mrkdwn text object is `verbatim`: Slack documents that it then skips its
+/// preprocessing, which turns bare URLs (a request path from a log line, a URL in an
+/// annotation) into links and parses channel names and some mentions. Only links we build
+/// ourselves, buttons and `<!date…>` tokens, are Slack syntax.
+pub fn assert_never_auto_linked(value: &Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("mrkdwn") {
+                assert_eq!(map.get("verbatim"), Some(&Value::Bool(true)), "{value}");
+            }
+            map.values().for_each(assert_never_auto_linked);
+        }
+        Value::Array(items) => items.iter().for_each(assert_never_auto_linked),
+        _ => {}
     }
 }
