@@ -81,6 +81,10 @@ pub fn redact_field(text: &str) -> String {
 /// recognised across them), then each line cut at [`MAX_UNTRUSTED_LINE_CHARS`]. A line holding
 /// line breaks comes back as several lines, and a redacted key block as one.
 pub fn redact_lines<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
+    // No lines are no lines (splitting an empty text would give one empty line).
+    if lines.is_empty() {
+        return Vec::new();
+    }
     let joined = lines
         .iter()
         .map(AsRef::as_ref)
@@ -882,6 +886,12 @@ mod tests {
             })
             .collect();
         assert!(slow.is_empty(), "{slow:#?}");
+    }
+
+    #[test]
+    fn no_lines_stay_no_lines() {
+        assert!(redact_lines::<&str>(&[]).is_empty());
+        assert_eq!(redact_lines(&[""]), vec![String::new()]);
     }
 
     #[test]

@@ -35,12 +35,6 @@ pub fn thread_key(destination: &str, thread: &str) -> String {
 
 /// `dedup#<routing's dedup key>`: the last delivery of a fingerprint to a destination (see
 /// [`DedupRecord`]); `routing_key` is `fleetwatch_routing::dedup_key`'s.
-// The engine still formats this key itself; it takes this function with the dedup rework of
-// issue 11 (engine.rs is outside this change). Remove the expectation then.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "engine.rs adopts it in issue 11")
-)]
 pub fn dedup_key(routing_key: &str) -> String {
     fitted(routing_key, |key| format!("dedup#{key}"))
 }

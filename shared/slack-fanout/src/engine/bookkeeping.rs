@@ -217,8 +217,5 @@ where
 }
 
 fn dedup_record_key(delivery: &Delivery) -> String {
-    format!(
-        "dedup#{}",
-        routing_dedup_key(&delivery.alert, &delivery.destination)
-    )
+    crate::records::dedup_key(&routing_dedup_key(&delivery.alert, &delivery.destination))
 }
