@@ -74,10 +74,11 @@ fn is_bad(n: usize) -> bool {
     matches!(n % 3000, 999 | 1999 | 2999)
 }
 
-/// The log object: 4 gzip members, as a load balancer node's multi-part upload produces.
-fn log_object() -> Vec<u8> {
+/// A log object of `lines` lines in 4 gzip members, as a load balancer node's multi-part
+/// upload produces.
+fn log_object_of(lines: usize) -> Vec<u8> {
     let mut object = Vec::new();
-    for chunk in (1..=LINES).collect::<Vec<_>>().chunks(LINES / 4 + 1) {
+    for chunk in (1..=lines).collect::<Vec<_>>().chunks(lines / 4 + 1) {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
         for &n in chunk {
             writeln!(encoder, "{}", line(n)).unwrap();
@@ -181,12 +182,16 @@ impl World {
     }
 
     async fn put_log_object(&self) {
+        self.put_object_of(LINES).await;
+    }
+
+    async fn put_object_of(&self, lines: usize) {
         self.aws
             .s3()
             .put_object()
             .bucket(LOG_BUCKET)
             .key(KEY)
-            .body(log_object().into())
+            .body(log_object_of(lines).into())
             .send()
             .await
             .unwrap();
@@ -448,6 +453,55 @@ async fn a_failing_read_is_retried_and_stores_nothing() -> TestResult {
     assert!(
         world.alerts().await.is_empty(),
         "no alert from half an object"
+    );
+    Ok(())
+}
+
+/// Documents the cluster refuses for good (a mapping error) are not retried and not lost: they
+/// are in the object's errors object, with the cluster's reason, beside the unparseable lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_the_cluster_refuses_land_in_the_errors_object() -> TestResult {
+    let world = World::new().await?;
+    world.bulk.reject_documents_where(|_, doc| {
+        doc["url"]["path"]
+            .as_str()
+            .is_some_and(|path| path == "/p/7")
+    });
+    world.put_object_of(3_000).await;
+    let event = world.receive_sqs_event().await;
+    let response = world.handler().await.handle(event).await.unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+
+    let refused_lines: BTreeSet<u64> = (1..=3_000usize)
+        .filter(|&n| !is_bad(n) && n % 300 == 7)
+        .map(|n| n as u64)
+        .collect();
+    assert!(!refused_lines.is_empty());
+    let errors_key = world
+        .output_keys()
+        .await
+        .into_iter()
+        .find(|k| k.starts_with("alb-errors/access/year=2026/month=11/day=25/elb=web/"))
+        .expect("an errors object");
+    let mut text = String::new();
+    MultiGzDecoder::new(&world.download(&errors_key).await[..]).read_to_string(&mut text)?;
+    let letters: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let refused: BTreeSet<u64> = letters
+        .iter()
+        .filter(|l| {
+            l["reason"].as_str().is_some_and(|r| {
+                r.starts_with("refused by the search cluster (HTTP 400): mapper_parsing_exception")
+            })
+        })
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(refused, refused_lines);
+    assert_eq!(
+        world.bulk.document_count(INDEX),
+        (1..=3_000).filter(|&n| !is_bad(n)).count() - refused_lines.len()
     );
     Ok(())
 }

@@ -7,9 +7,9 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use fleetwatch_ports::{ErrorChain, MessageQueue, MetricSet, MetricsSink};
 use serde_json::{Value, json};
 
-use crate::envelope::{BatchJob, EnvelopeError, ObjectRef, Trigger, decode_trigger};
+use crate::envelope::{BatchJob, EnvelopeError, ObjectRef, SqsItem, Trigger, decode_trigger};
 use crate::metrics::{object_metrics, skipped_metric};
-use crate::object::{ObjectFailure, ObjectReport, Pipeline};
+use crate::object::{ObjectFailure, ObjectReport, Pipeline, Skipped};
 use crate::sinks::DocumentSink;
 use crate::source::ObjectSource;
 use crate::store::OutputStore;
@@ -41,33 +41,11 @@ where
 {
     pub async fn handle(&self, event: Value) -> Result<Value, HandlerError> {
         match decode_trigger(&event) {
-            Ok(Trigger::Sqs(items)) => {
-                let mut response = SqsBatchResponse::default();
-                for item in items {
-                    let objects = match item.objects {
-                        Ok(objects) => objects,
-                        Err(error) => {
-                            self.park_poison(&item.message_id, &error, &event).await;
-                            continue;
-                        }
-                    };
-                    if let Err(failure) = self.process_all(&objects).await {
-                        tracing::warn!(
-                            message_id = %item.message_id,
-                            error = %ErrorChain(&failure),
-                            error.kind = %failure.kind(),
-                            "object failed; the message will be retried"
-                        );
-                        let mut failed = BatchItemFailure::default();
-                        failed.item_identifier = item.message_id;
-                        response.batch_item_failures.push(failed);
-                    }
-                }
-                Ok(serde_json::to_value(response).expect("serialisable"))
-            }
+            Ok(Trigger::Sqs(items)) => Ok(self.sqs(items, &event).await),
             Ok(Trigger::Direct(objects)) => {
                 let count = objects.len();
-                self.process_all(&objects).await.map_err(HandlerError)?;
+                let metrics = self.process_all(&objects).await.map_err(HandlerError)?;
+                self.emit_all(metrics);
                 Ok(json!({ "objects": count }))
             }
             Ok(Trigger::BatchJob(job)) => Ok(self.batch_job(job).await),
@@ -76,6 +54,42 @@ where
                 tracing::error!(%error, "unrecognised invocation payload");
                 self.emit(MetricSet::new(crate::metrics::NAMESPACE).count("PoisonMessages", 1));
                 Ok(json!({ "error": error.to_string() }))
+            }
+        }
+    }
+
+    /// Each message on its own: done (acknowledged, its metrics emitted), or handed back
+    /// (nothing emitted: its retry emits them, once).
+    async fn sqs(&self, items: Vec<SqsItem>, event: &Value) -> Value {
+        let mut response = SqsBatchResponse::default();
+        for item in items {
+            let done = match item.objects {
+                Ok(objects) => self.sqs_message(&item.message_id, &objects).await,
+                Err(error) => self.park_poison(&item.message_id, &error, event).await,
+            };
+            if !done {
+                let mut failed = BatchItemFailure::default();
+                failed.item_identifier = item.message_id;
+                response.batch_item_failures.push(failed);
+            }
+        }
+        serde_json::to_value(response).expect("serialisable")
+    }
+
+    async fn sqs_message(&self, message_id: &str, objects: &[ObjectRef]) -> bool {
+        match self.process_all(objects).await {
+            Ok(metrics) => {
+                self.emit_all(metrics);
+                true
+            }
+            Err(failure) => {
+                tracing::warn!(
+                    %message_id,
+                    error = %ErrorChain(&failure),
+                    error.kind = %failure.kind(),
+                    "object failed; the message will be retried"
+                );
+                false
             }
         }
     }
@@ -91,7 +105,10 @@ where
             let (code, text) = match task.object {
                 Err(error) => ("PermanentFailure", error.to_string()),
                 Ok(object) => match self.process_one(&object).await {
-                    Ok(report) => ("Succeeded", summary(&report)),
+                    Ok((report, metrics)) => {
+                        self.emit_all(metrics);
+                        ("Succeeded", summary(&report))
+                    }
                     Err(failure) => ("TemporaryFailure", ErrorChain(&failure).to_string()),
                 },
             };
@@ -102,48 +119,44 @@ where
         serde_json::to_value(response).expect("serialisable")
     }
 
-    async fn process_all(&self, objects: &[ObjectRef]) -> Result<(), ObjectFailure> {
+    /// Every object of a message; their metrics, to be emitted once the message is done.
+    async fn process_all(&self, objects: &[ObjectRef]) -> Result<Vec<MetricSet>, ObjectFailure> {
+        let mut metrics = Vec::new();
         for object in objects {
-            self.process_one(object).await?;
+            let (_, sets) = self.process_one(object).await?;
+            metrics.extend(sets);
         }
-        Ok(())
+        Ok(metrics)
     }
 
-    async fn process_one(&self, object: &ObjectRef) -> Result<ObjectReport, ObjectFailure> {
+    /// One object through the pipeline and its alerts published; its metrics are returned, not
+    /// emitted, so a retry of the message does not count it twice.
+    async fn process_one(
+        &self,
+        object: &ObjectRef,
+    ) -> Result<(ObjectReport, Vec<MetricSet>), ObjectFailure> {
         let report = self.pipeline.process(&self.source, object).await?;
         let uri = format!("s3://{}/{}", object.bucket, object.key);
         if let Some(skipped) = &report.skipped {
-            tracing::info!(object = %uri, reason = skipped.as_str(), "object skipped");
-            self.emit(skipped_metric(skipped.as_str()));
-            return Ok(report);
+            log_skipped(&uri, skipped);
+            let metric = skipped_metric(skipped.as_str());
+            return Ok((report, vec![metric]));
         }
+        let mut metrics = Vec::new();
         if let Some(corrupt) = &report.corrupt {
             tracing::error!(object = %uri, reason = %corrupt, "corrupt object: the lines before the damage were processed");
-            self.emit(skipped_metric("corrupt"));
+            metrics.push(skipped_metric("corrupt"));
         }
-        tracing::info!(
-            object = %uri,
-            lines = report.stats.lines,
-            parsed = report.stats.parsed,
-            failed = report.stats.failed,
-            indexed = report.search.indexed,
-            already_indexed = report.search.already_indexed,
-            dead_letters = report.dead_letters,
-            table = report.table_key.as_deref().unwrap_or("-"),
-            errors = report.errors_key.as_deref().unwrap_or("-"),
-            "object processed"
-        );
-        for set in object_metrics(
+        log_processed(&uri, &report);
+        metrics.extend(object_metrics(
             &report.load_balancer,
             &uri,
             &report.stats,
             &report.search,
             report.dead_letters,
-        ) {
-            self.emit(set);
-        }
+        ));
         self.publish_alerts(&report).await?;
-        Ok(report)
+        Ok((report, metrics))
     }
 
     async fn publish_alerts(&self, report: &ObjectReport) -> Result<(), ObjectFailure> {
@@ -175,26 +188,75 @@ where
         }
     }
 
-    async fn park_poison(&self, message_id: &str, error: &EnvelopeError, event: &Value) {
-        tracing::error!(%message_id, %error, "undecodable notification: parked, not retried");
+    /// An undecodable notification is parked with its reason and acknowledged: the same bytes
+    /// fail the same way. When it cannot be parked (no dead-letter queue configured, or the send
+    /// failed), it is logged whole and handed back, so the queue's own redrive keeps it.
+    async fn park_poison(&self, message_id: &str, error: &EnvelopeError, event: &Value) -> bool {
         self.emit(MetricSet::new(crate::metrics::NAMESPACE).count("PoisonMessages", 1));
-        let Some(queue) = &self.poison else {
-            return;
-        };
         let body = event["Records"]
             .as_array()
             .and_then(|records| records.iter().find(|r| r["messageId"] == message_id))
             .and_then(|r| r["body"].as_str())
             .unwrap_or_default();
-        let letter = json!({ "message_id": message_id, "reason": error.to_string(), "body": body });
-        if let Err(send_error) = queue.send(&letter.to_string()).await {
-            tracing::error!(%message_id, error = %ErrorChain(&send_error), "could not park the undecodable notification");
+        let parked = match &self.poison {
+            None => Err("no dead-letter queue is configured".to_string()),
+            Some(queue) => {
+                let letter =
+                    json!({ "message_id": message_id, "reason": error.to_string(), "body": body });
+                queue
+                    .send(&letter.to_string())
+                    .await
+                    .map_err(|e| ErrorChain(&e).to_string())
+            }
+        };
+        match parked {
+            Ok(_) => {
+                tracing::error!(%message_id, %error, "undecodable notification: parked, not retried");
+                true
+            }
+            Err(why) => {
+                tracing::error!(%message_id, %error, %body, parking = %why, "undecodable notification could not be parked: handed back to the queue");
+                false
+            }
+        }
+    }
+
+    fn emit_all(&self, sets: Vec<MetricSet>) {
+        for set in sets {
+            self.emit(set);
         }
     }
 
     fn emit(&self, set: MetricSet) {
         self.metrics.emit(&set);
     }
+}
+
+/// A deleted object is worth a warning (its lines are lost to us); the others are routine.
+fn log_skipped(uri: &str, skipped: &Skipped) {
+    match skipped {
+        Skipped::NotFound => {
+            tracing::warn!(object = %uri, reason = skipped.as_str(), "object not found (deleted since the notification): skipped")
+        }
+        Skipped::TestFile | Skipped::Empty => {
+            tracing::info!(object = %uri, reason = skipped.as_str(), "object skipped")
+        }
+    }
+}
+
+fn log_processed(uri: &str, report: &ObjectReport) {
+    tracing::info!(
+        object = %uri,
+        lines = report.stats.lines,
+        parsed = report.stats.parsed,
+        failed = report.stats.failed,
+        indexed = report.search.indexed,
+        already_indexed = report.search.already_indexed,
+        dead_letters = report.dead_letters,
+        table = report.table_key.as_deref().unwrap_or("-"),
+        errors = report.errors_key.as_deref().unwrap_or("-"),
+        "object processed"
+    );
 }
 
 fn summary(report: &ObjectReport) -> String {
@@ -336,6 +398,165 @@ mod tests {
         // A redelivery adds no document: the ids are the same.
         job.handler.handle(event).await.unwrap();
         assert_eq!(job.documents.documents().len(), 200);
+    }
+
+    /// The response of AWS's documented Batch Operations example, key for key: the invocation
+    /// ids echoed, `treatMissingKeysAs`, one result per task with `taskId`, `resultCode` and
+    /// `resultString` (User Guide, "Invoking a Lambda function from Batch Operations").
+    #[tokio::test]
+    async fn batch_operations_answers_in_the_documented_result_schema() {
+        let job = in_memory();
+        for fixture in ["s3-batch-job-v1.json", "s3-batch-job-v2.json"] {
+            let path = format!(
+                "{}/../../events/envelopes/{fixture}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let event: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let answer = job.handler.handle(event.clone()).await.unwrap();
+            let keys: Vec<&str> = answer
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            assert_eq!(
+                sorted,
+                [
+                    "invocationId",
+                    "invocationSchemaVersion",
+                    "results",
+                    "treatMissingKeysAs"
+                ],
+                "{fixture}: {answer}"
+            );
+            assert_eq!(
+                answer["invocationSchemaVersion"],
+                event["invocationSchemaVersion"]
+            );
+            assert_eq!(answer["invocationId"], event["invocationId"]);
+            assert_eq!(answer["treatMissingKeysAs"], "PermanentFailure");
+            let results = answer["results"].as_array().unwrap();
+            assert_eq!(results.len(), event["tasks"].as_array().unwrap().len());
+            for (result, task) in results.iter().zip(event["tasks"].as_array().unwrap()) {
+                let mut keys: Vec<&str> = result
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                keys.sort_unstable();
+                assert_eq!(keys, ["resultCode", "resultString", "taskId"], "{result}");
+                assert_eq!(result["taskId"], task["taskId"]);
+                let code = result["resultCode"].as_str().unwrap();
+                assert!(
+                    ["Succeeded", "TemporaryFailure", "PermanentFailure"].contains(&code),
+                    "{code}"
+                );
+                assert!(result["resultString"].is_string());
+            }
+        }
+    }
+
+    /// A queue that refuses everything.
+    struct Refusing;
+
+    impl MessageQueue for Refusing {
+        async fn send(&self, _body: &str) -> Result<String, fleetwatch_ports::QueueError> {
+            Err(fleetwatch_ports::QueueError::Send(
+                fleetwatch_ports::Fault::transient("ServiceUnavailable"),
+            ))
+        }
+    }
+
+    /// The in-memory job with other queues for alerts and poison.
+    fn with_queues<Q: MessageQueue + Sync>(
+        job: InMemory,
+        alerts: Option<Q>,
+        poison: Option<Q>,
+    ) -> (
+        Handler<MemoryObjectSource, MemoryDocuments, MemoryStore, Q>,
+        MetricLines,
+        tempfile::TempDir,
+    ) {
+        let Handler {
+            pipeline,
+            source,
+            metrics,
+            ..
+        } = job.handler;
+        let handler = Handler {
+            pipeline,
+            source,
+            alerts,
+            poison,
+            thresholds: Thresholds::default(),
+            metrics,
+        };
+        (handler, job.metrics, job._work)
+    }
+
+    fn lines_parsed(metrics: &MetricLines) -> f64 {
+        metrics
+            .documents()
+            .iter()
+            .filter_map(|m| m["LinesParsed"].as_f64())
+            .sum()
+    }
+
+    #[tokio::test]
+    async fn a_message_handed_back_emits_no_metrics_and_its_retry_counts_once() {
+        let job = in_memory();
+        let event = sqs_event(&[notification(KEY)]);
+        let (refusing, metrics, _work) = with_queues(job, Some(Refusing), None);
+        let answer = refusing.handle(event.clone()).await.unwrap();
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": "m0"}]})
+        );
+        assert_eq!(
+            lines_parsed(&metrics),
+            0.0,
+            "counted before the message was done"
+        );
+
+        let Handler {
+            pipeline,
+            source,
+            metrics: sink,
+            ..
+        } = refusing;
+        let retry = Handler {
+            pipeline,
+            source,
+            alerts: Some(MemoryQueue::default()),
+            poison: None,
+            thresholds: Thresholds::default(),
+            metrics: sink,
+        };
+        let answer = retry.handle(event).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        assert_eq!(
+            lines_parsed(&metrics),
+            200.0,
+            "counted once, by the retry that finished"
+        );
+    }
+
+    #[tokio::test]
+    async fn poison_that_cannot_be_parked_is_handed_back_not_lost() {
+        let event = sqs_event(&[json!("not a notification")]);
+        for poison in [None, Some(Refusing)] {
+            let (handler, _, _work) = with_queues(in_memory(), None::<Refusing>, poison);
+            let answer = handler.handle(event.clone()).await.unwrap();
+            assert_eq!(
+                answer,
+                json!({"batchItemFailures": [{"itemIdentifier": "m0"}]}),
+                "acknowledged without being parked"
+            );
+        }
     }
 
     #[tokio::test]

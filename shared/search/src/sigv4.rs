@@ -16,6 +16,8 @@ pub struct SigV4Auth {
     service: String,
     /// The signing time (a signature is valid for 15 minutes around it).
     clock: SharedClock,
+    /// Sends `X-Amz-Content-Sha256` (OpenSearch Serverless requires it; domains accept it).
+    payload_hash_header: bool,
 }
 
 impl SigV4Auth {
@@ -31,7 +33,14 @@ impl SigV4Auth {
             region: region.into(),
             service: service.into(),
             clock,
+            payload_hash_header: true,
         }
+    }
+
+    /// Without the `X-Amz-Content-Sha256` header (the plain SigV4 of AWS's test suite).
+    pub fn without_payload_hash_header(mut self) -> Self {
+        self.payload_hash_header = false;
+        self
     }
 
     /// Adds the `Authorization`, `X-Amz-Date`, `X-Amz-Content-Sha256` (and session token) headers.
@@ -44,7 +53,9 @@ impl SigV4Auth {
         let identity = Identity::from(credentials);
         let mut settings = SigningSettings::default();
         // Serverless requires the payload hash header; domains accept it.
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        if self.payload_hash_header {
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        }
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -138,5 +149,36 @@ mod tests {
             Some("session-token")
         );
         assert!(header("x-amz-content-sha256").is_some());
+    }
+
+    /// `get-vanilla` of AWS's SigV4 test suite: the exact Authorization value.
+    #[tokio::test]
+    async fn the_signature_is_the_sigv4_test_suites_get_vanilla() {
+        let clock = fleetwatch_ports::ManualClock::at_epoch_seconds(1_440_938_160); // 2015-08-30T12:36:00Z
+        let auth = SigV4Auth::new(
+            SharedCredentialsProvider::new(Credentials::new(
+                "AKIDEXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                None,
+                None,
+                "test",
+            )),
+            "us-east-1",
+            "service",
+            std::sync::Arc::new(clock),
+        )
+        .without_payload_hash_header();
+        let mut request = reqwest::Client::new()
+            .get("https://example.amazonaws.com/")
+            .build()
+            .unwrap();
+        auth.sign(&mut request).await.unwrap();
+        assert_eq!(
+            request.headers()["authorization"],
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
+             SignedHeaders=host;x-amz-date, \
+             Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
+        assert_eq!(request.headers()["x-amz-date"], "20150830T123600Z");
     }
 }
