@@ -29,18 +29,18 @@ impl Bin {
     }
 
     pub fn accepts(&self, item: &Item) -> bool {
-        self.accepts_within(item, None, 0)
+        self.accepts_spread(item, None)
     }
 
     /// Whether the item fits here; with `spread`, an AZ-spread item only goes to a zone where
-    /// its service has at most `slack` more tasks than in its emptiest zone.
-    fn accepts_within(&self, item: &Item, spread: Option<&Spread>, slack: u32) -> bool {
+    /// its service has the fewest tasks.
+    fn accepts_spread(&self, item: &Item, spread: Option<&Spread>) -> bool {
         let az_ok = match (&item.az, spread) {
             (Some(target), _) => self.az.as_deref() == Some(target.as_str()),
             (None, Some(spread)) if item.spreads() => self
                 .az
                 .as_deref()
-                .is_some_and(|az| spread.within(item, az, slack)),
+                .is_some_and(|az| spread.is_least(item, az)),
             (None, _) => true,
         };
         let distinct_ok = !item.placement.distinct_instance
@@ -75,7 +75,8 @@ impl Spread {
             .unwrap_or(0)
     }
 
-    fn within(&self, item: &Item, az: &str, slack: u32) -> bool {
+    /// Whether `az` is one of the zones where the item's service has the fewest tasks.
+    fn is_least(&self, item: &Item, az: &str) -> bool {
         let Some(service) = item.service.as_deref() else {
             return true;
         };
@@ -85,7 +86,7 @@ impl Spread {
             .map(|z| self.count(service, z))
             .min()
             .unwrap_or(0);
-        self.count(service, az) <= least + slack
+        self.count(service, az) <= least
     }
 
     fn record(&mut self, item: &Item, bin: &Bin) {
@@ -97,10 +98,6 @@ impl Spread {
         }
     }
 }
-
-/// Spread services may end up one task off balance in a zone when that saves an instance: ECS's
-/// own spread is a preference, not a rule, and Auto Scaling picks the zone of a new instance.
-pub(crate) const SPREAD_SLACK: u32 = 1;
 
 /// Something to place: a pending task, or a task that consolidation would move.
 #[derive(Debug, Clone, PartialEq)]
@@ -219,19 +216,20 @@ pub(crate) fn pack(
     packed
 }
 
-/// First fit in the best-balanced zones, then in zones within the slack.
+/// First fit; an AZ-spread item only in the zones where its service has the fewest tasks, so
+/// the service stays balanced within one task per zone.
 fn place_spread(bins: &mut [Bin], item: &Item, spread: &mut Spread) -> bool {
-    for slack in [0, SPREAD_SLACK] {
-        if let Some(bin) = bins
-            .iter_mut()
-            .find(|bin| bin.accepts_within(item, Some(spread), slack))
-        {
+    match bins
+        .iter_mut()
+        .find(|bin| bin.accepts_spread(item, Some(spread)))
+    {
+        Some(bin) => {
             bin.take(item);
             spread.record(item, bin);
-            return true;
+            true
         }
+        None => false,
     }
-    false
 }
 
 /// Item indices, biggest first; ties keep input order (stable sort) so plans are deterministic.
@@ -247,17 +245,6 @@ fn decreasing_order(items: &[Item], reference: Resources) -> Vec<usize> {
     order
 }
 
-/// Into the first bin that accepts the item.
-pub(crate) fn place(bins: &mut [Bin], item: &Item) -> bool {
-    match bins.iter_mut().find(|bin| bin.accepts(item)) {
-        Some(bin) => {
-            bin.take(item);
-            true
-        }
-        None => false,
-    }
-}
-
 /// Opens instances in the group's order until one accepts the item. Instances opened on the way
 /// (another AZ or type) stay as bins: the group starts them anyway, later items fill them.
 fn open_until_placed(
@@ -270,7 +257,7 @@ fn open_until_placed(
         let Some(mut bin) = launcher.open() else {
             return false;
         };
-        let accepted = bin.accepts_within(item, Some(spread), SPREAD_SLACK);
+        let accepted = bin.accepts_spread(item, Some(spread));
         if accepted {
             bin.take(item);
             spread.record(item, &bin);

@@ -51,6 +51,8 @@ pub struct HookRecord {
     /// When Auto Scaling gives up on its own: min(48 h, 100 x heartbeat timeout).
     pub global_timeout_s: u64,
     pub last_heartbeat_at: u64,
+    /// Flattened: `"state": "holding"`, or `"state": "completed"` with `completed_at`, `reason`.
+    #[serde(flatten)]
     pub state: HookState,
 }
 
@@ -58,7 +60,11 @@ pub struct HookRecord {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum HookState {
     Holding,
-    Completed { at: u64, reason: CompleteReason },
+    Completed {
+        #[serde(rename = "completed_at")]
+        at: u64,
+        reason: CompleteReason,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
