@@ -47,7 +47,8 @@ struct Frame {
 impl Frame {
     fn of(reports: &[Report]) -> Frame {
         let points = reports.iter().flat_map(|r| r.timeline.iter());
-        let max_t = points.clone().map(|p| p.t).max().unwrap_or(0).max(60) as f64;
+        // Points are the starts of simulated minutes: the last one's minute ends the axis.
+        let max_t = (points.clone().map(|p| p.t).max().unwrap_or(0) + 60) as f64;
         let max_y = points
             .map(|p| p.instances.max(p.pending))
             .max()

@@ -211,7 +211,7 @@ impl Scenario {
         for name in self.asg.instance_type.names() {
             if !self.instance_types.contains_key(&name) {
                 return Err(invalid(
-                    "instance_type",
+                    &name,
                     format!("asg.instance_type {name:?} is not in instance_types"),
                 ));
             }
