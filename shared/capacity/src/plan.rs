@@ -556,12 +556,15 @@ fn load_share(instance: &ContainerInstance) -> f64 {
     instance.movable_load().share_of(instance.registered)
 }
 
+/// Instances staying ACTIVE, with their free room.
+type Kept<'a> = Vec<(&'a ContainerInstance, Bin)>;
+
 /// The consolidation being built: which instances drain, where their tasks would go, and how
 /// many tasks each service loses at once.
 struct Moves<'a> {
     s: &'a Snapshot,
     /// ACTIVE instances and their free room, fullest first (first fit then packs tightly).
-    kept: Vec<(&'a ContainerInstance, Bin)>,
+    kept: Kept<'a>,
     chosen: Vec<&'a ContainerInstance>,
     /// Instances that receive moved tasks in this plan: never drained in the same plan.
     receivers: BTreeSet<String>,
@@ -649,11 +652,10 @@ impl<'a> Moves<'a> {
     }
 
     /// The kept instances after moving the candidate's tasks onto them, and who received them.
-    #[allow(clippy::type_complexity)]
     fn placed_without(
         &self,
         candidate: &ContainerInstance,
-    ) -> Option<(Vec<(&'a ContainerInstance, Bin)>, BTreeSet<String>)> {
+    ) -> Option<(Kept<'a>, BTreeSet<String>)> {
         let mut kept: Vec<_> = self
             .kept
             .iter()

@@ -1,8 +1,8 @@
 //! The ECS managed-scaling model: one test per documented behaviour
 //! (`shared/reference/ecs-and-scaling.md`).
 
-use fleetwatch_capacity::sim::{Cas, CasInput, CasOptions, Policy, Scenario, estimate, simulate};
 use fleetwatch_capacity::Resources;
+use fleetwatch_capacity::sim::{Cas, CasInput, CasOptions, Policy, Scenario, estimate, simulate};
 
 const LARGE: Resources = Resources::new(2048, 7680);
 const XLARGE2: Resources = Resources::new(8192, 30720);
@@ -42,7 +42,11 @@ fn scale_out_follows_the_grouped_estimate_and_step_limits() {
     assert_eq!(estimate(&waiting, &[LARGE]), 3);
     let mut cas = Cas::new(CasOptions::default());
     let (metric, desired) = cas.minute(&input(4, waiting.clone()));
-    assert_eq!((metric, desired), (175, Some(7)), "M = 4 + 3, reservation 7/4");
+    assert_eq!(
+        (metric, desired),
+        (175, Some(7)),
+        "M = 4 + 3, reservation 7/4"
+    );
 
     let mut capped = Cas::new(CasOptions {
         maximum_scaling_step: 2,
@@ -97,7 +101,11 @@ fn scale_in_after_15_points_by_more_than_one_and_less_than_half() {
     // Every further minute below target drops again.
     let mut after = input(6, Vec::new());
     after.empty = 2;
-    assert_eq!(cas.minute(&after).1, Some(4), "2 empty of 6: both go (< 50 %)");
+    assert_eq!(
+        cas.minute(&after).1,
+        Some(4),
+        "2 empty of 6: both go (< 50 %)"
+    );
     let mut small = input(3, Vec::new());
     small.empty = 3;
     assert_eq!(cas.minute(&small).1, Some(2), "3 instances: one at a time");
@@ -127,7 +135,11 @@ fn a_scale_out_restarts_the_scale_in_countdown() {
     }
     assert!(cas.minute(&input(10, tasks(1, 512, 1024))).1.is_some());
     for minute in 1..15 {
-        assert_eq!(cas.minute(&idle).1, None, "minute {minute} after the scale-out");
+        assert_eq!(
+            cas.minute(&idle).1,
+            None,
+            "minute {minute} after the scale-out"
+        );
     }
     assert_eq!(cas.minute(&idle).1, Some(8));
 }
@@ -138,7 +150,11 @@ fn the_optional_multi_az_fallback_adds_one_instance_per_step() {
     let mut multi_az = input(4, waiting);
     multi_az.azs = 3;
     let mut default = Cas::new(CasOptions::default());
-    assert_eq!(default.minute(&multi_az).1, Some(9), "off by default: 4 + 5");
+    assert_eq!(
+        default.minute(&multi_az).1,
+        Some(9),
+        "off by default: 4 + 5"
+    );
     let mut fallback = Cas::new(CasOptions {
         multi_az_fallback: true,
         ..CasOptions::default()
@@ -146,10 +162,18 @@ fn the_optional_multi_az_fallback_adds_one_instance_per_step() {
     assert_eq!(fallback.minute(&multi_az).1, Some(5), "one per step");
     let mut one_zone = multi_az.clone();
     one_zone.azs = 1;
-    assert_eq!(fallback.minute(&one_zone).1, Some(9), "single type, single AZ: estimate");
+    assert_eq!(
+        fallback.minute(&one_zone).1,
+        Some(9),
+        "single type, single AZ: estimate"
+    );
     let mut two_types = one_zone;
     two_types.types = vec![LARGE, XLARGE2];
-    assert_eq!(fallback.minute(&two_types).1, Some(5), "several types: one per step");
+    assert_eq!(
+        fallback.minute(&two_types).1,
+        Some(5),
+        "several types: one per step"
+    );
 }
 
 /// End to end in the simulator: from zero, two instances first, the rest only after warm-up.
@@ -170,5 +194,8 @@ fn simulated_cluster_shows_two_from_zero_then_the_warm_up_gate() {
     assert_eq!(report.tasks_stopped_without_drain, 0);
 
     let ours = simulate(&scenario, &Policy::named("fleetwatch").unwrap());
-    assert_eq!(ours.timeline[1].instances, 6, "one step to what the 12 tasks need");
+    assert_eq!(
+        ours.timeline[1].instances, 6,
+        "one step to what the 12 tasks need"
+    );
 }

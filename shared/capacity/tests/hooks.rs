@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use fleetwatch_capacity::hooks::{self, DEFAULT_HEARTBEAT_TIMEOUT_S, MAX_GLOBAL_TIMEOUT_S};
 use fleetwatch_capacity::{
-    Action, CompleteReason, Config, HookRecord, HookState, TaskStatus, TerminateEvent, plan,
+    Action, CompleteReason, Config, ContainerInstance, HookRecord, HookState, TaskStatus,
+    TerminateEvent, plan,
 };
 
 const T0: u64 = 50_000;
@@ -71,6 +72,15 @@ fn global_timeout_is_capped_at_48_hours() {
     assert_eq!(record.global_timeout_s, MAX_GLOBAL_TIMEOUT_S);
 }
 
+/// (name, the instance as ECS lists it, seconds after the event, actions, final state).
+type Row = (
+    &'static str,
+    Option<ContainerInstance>,
+    u64,
+    Vec<&'static str>,
+    Option<CompleteReason>,
+);
+
 #[test]
 fn reconcile_table() {
     let config = Config {
@@ -78,18 +88,65 @@ fn reconcile_table() {
         heartbeat_margin_s: 120,
         ..Config::default()
     };
-    let busy = |status: TaskStatus| draining(instance("i-1", "a", vec![task("web", 512, 1024, status)]));
-    let empty = draining(instance("i-1", "a", vec![task("web", 512, 1024, TaskStatus::Stopped)]));
+    let busy =
+        |status: TaskStatus| draining(instance("i-1", "a", vec![task("web", 512, 1024, status)]));
+    let empty = draining(instance(
+        "i-1",
+        "a",
+        vec![task("web", 512, 1024, TaskStatus::Stopped)],
+    ));
     let active_busy = instance("i-1", "a", vec![running("web", 512, 1024)]);
     // (name, instance, seconds after the event, expected actions, expected state)
-    let table: Vec<(&str, Option<_>, u64, Vec<&str>, Option<CompleteReason>)> = vec![
-        ("empty: completed", Some(empty.clone()), 60, vec!["complete"], Some(CompleteReason::Empty)),
-        ("gone from the cluster: completed", None, 60, vec!["complete"], Some(CompleteReason::Deregistered)),
-        ("RUNNING task: held", Some(busy(TaskStatus::Running)), 60, vec![], None),
-        ("DEACTIVATING task: held", Some(busy(TaskStatus::Deactivating)), 60, vec![], None),
-        ("STOPPING task: held", Some(busy(TaskStatus::Stopping)), 60, vec![], None),
-        ("near the heartbeat timeout: heartbeat", Some(busy(TaskStatus::Running)), 480, vec!["heartbeat"], None),
-        ("set ACTIVE again: drained again", Some(active_busy), 60, vec!["drain"], None),
+    let table: Vec<Row> = vec![
+        (
+            "empty: completed",
+            Some(empty.clone()),
+            60,
+            vec!["complete"],
+            Some(CompleteReason::Empty),
+        ),
+        (
+            "gone from the cluster: completed",
+            None,
+            60,
+            vec!["complete"],
+            Some(CompleteReason::Deregistered),
+        ),
+        (
+            "RUNNING task: held",
+            Some(busy(TaskStatus::Running)),
+            60,
+            vec![],
+            None,
+        ),
+        (
+            "DEACTIVATING task: held",
+            Some(busy(TaskStatus::Deactivating)),
+            60,
+            vec![],
+            None,
+        ),
+        (
+            "STOPPING task: held",
+            Some(busy(TaskStatus::Stopping)),
+            60,
+            vec![],
+            None,
+        ),
+        (
+            "near the heartbeat timeout: heartbeat",
+            Some(busy(TaskStatus::Running)),
+            480,
+            vec!["heartbeat"],
+            None,
+        ),
+        (
+            "set ACTIVE again: drained again",
+            Some(active_busy),
+            60,
+            vec!["drain"],
+            None,
+        ),
         (
             "past the maximum hold: completed with an alert",
             Some(busy(TaskStatus::Running)),
@@ -97,7 +154,13 @@ fn reconcile_table() {
             vec!["complete", "alert"],
             Some(CompleteReason::MaxHold),
         ),
-        ("empty beats the maximum", Some(empty), 3600, vec!["complete"], Some(CompleteReason::Empty)),
+        (
+            "empty beats the maximum",
+            Some(empty),
+            3600,
+            vec!["complete"],
+            Some(CompleteReason::Empty),
+        ),
     ];
     for (name, instance, after, want, reason) in table {
         let instances: Vec<_> = instance.into_iter().collect();
@@ -105,7 +168,14 @@ fn reconcile_table() {
         assert_eq!(kinds(&update.actions), want, "{name}");
         let state = &update.records[0].state;
         match reason {
-            Some(r) => assert_eq!(state, &HookState::Completed { at: T0 + after, reason: r }, "{name}"),
+            Some(r) => assert_eq!(
+                state,
+                &HookState::Completed {
+                    at: T0 + after,
+                    reason: r
+                },
+                "{name}"
+            ),
             None => assert_eq!(state, &HookState::Holding, "{name}"),
         }
     }
@@ -117,18 +187,31 @@ fn a_long_drain_is_kept_alive_by_heartbeats_until_it_empties() {
         heartbeat_margin_s: 120,
         ..Config::default()
     };
-    let busy = vec![draining(instance("i-1", "a", vec![running("web", 512, 1024)]))];
+    let busy = vec![draining(instance(
+        "i-1",
+        "a",
+        vec![running("web", 512, 1024)],
+    ))];
     let mut records = vec![recorded()];
     let mut heartbeats = 0;
     // Reconcile every minute for 40 minutes with a 10-minute heartbeat timeout.
     for minute in 1..=40 {
         let update = hooks::reconcile(&records, &busy, &config, T0 + minute * 60);
-        heartbeats += kinds(&update.actions).iter().filter(|k| **k == "heartbeat").count();
+        heartbeats += kinds(&update.actions)
+            .iter()
+            .filter(|k| **k == "heartbeat")
+            .count();
         records = update.records;
         let r = &records[0];
-        assert!(T0 + minute * 60 < r.last_heartbeat_at + r.heartbeat_timeout_s, "lapsed at {minute}");
+        assert!(
+            T0 + minute * 60 < r.last_heartbeat_at + r.heartbeat_timeout_s,
+            "lapsed at {minute}"
+        );
     }
-    assert_eq!(heartbeats, 5, "one heartbeat per 8 minutes (10 min timeout, 2 min margin)");
+    assert_eq!(
+        heartbeats, 5,
+        "one heartbeat per 8 minutes (10 min timeout, 2 min margin)"
+    );
     let empty = vec![draining(instance("i-1", "a", vec![]))];
     let done = hooks::reconcile(&records, &empty, &config, T0 + 41 * 60);
     assert_eq!(kinds(&done.actions), ["complete"]);
@@ -154,7 +237,10 @@ fn the_hold_ends_before_auto_scaling_gives_up() {
             ..event()
         },
     );
-    assert_eq!(default.records[0].hold_limit_s(&config), MAX_GLOBAL_TIMEOUT_S - 120);
+    assert_eq!(
+        default.records[0].hold_limit_s(&config),
+        MAX_GLOBAL_TIMEOUT_S - 120
+    );
 }
 
 #[test]
@@ -167,7 +253,8 @@ fn the_planner_reconciles_hooks_and_stores_their_state() {
     s.hooks = vec![recorded()];
     let plan = plan(&s, &Config::default(), T0 + 60);
     assert!(
-        plan.actions().any(|a| matches!(a, Action::CompleteHook { instance_id, .. } if instance_id == "i-1")),
+        plan.actions()
+            .any(|a| matches!(a, Action::CompleteHook { instance_id, .. } if instance_id == "i-1")),
         "{}",
         plan.explain()
     );

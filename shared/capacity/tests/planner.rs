@@ -4,8 +4,7 @@ mod common;
 
 use common::*;
 use fleetwatch_capacity::{
-    Action, CapacityProvider, Config, MANAGED_DRAINING_HOOK, Mode, Plan, Snapshot, TaskStatus,
-    plan,
+    Action, CapacityProvider, Config, MANAGED_DRAINING_HOOK, Mode, Plan, Snapshot, TaskStatus, plan,
 };
 
 struct Case {
@@ -50,7 +49,11 @@ fn check(cases: Vec<Case>) {
         let context = format!("{}:\n{}", case.name, plan.explain());
         assert_eq!(plan.desired(), case.desired, "desired, {context}");
         assert_eq!(plan.drained(), case.drained, "drained, {context}");
-        assert_eq!(unprotected(&plan), case.unprotected, "unprotected, {context}");
+        assert_eq!(
+            unprotected(&plan),
+            case.unprotected,
+            "unprotected, {context}"
+        );
         let titles: Vec<&str> = plan.alerts().map(|a| a.title.as_str()).collect();
         for wanted in case.alerts {
             assert!(
@@ -76,21 +79,29 @@ fn five_one_vcpu_tasks() -> Vec<fleetwatch_capacity::PendingTask> {
 fn scale_out_in_one_step_to_the_packing() {
     let mut spread = with_pending(
         snapshot(vec![]),
-        (0..3).map(|i| pending(&format!("w{i}"), "web", 256, 256)).collect(),
+        (0..3)
+            .map(|i| pending(&format!("w{i}"), "web", 256, 256))
+            .collect(),
     );
     for t in &mut spread.pending_tasks {
         t.placement.spread_az = true;
     }
     let mut distinct = with_pending(
         snapshot(vec![instance("i-1", "a", vec![running("cache", 256, 512)])]),
-        (0..3).map(|i| pending(&format!("c{i}"), "cache", 256, 512)).collect(),
+        (0..3)
+            .map(|i| pending(&format!("c{i}"), "cache", 256, 512))
+            .collect(),
     );
     for t in &mut distinct.pending_tasks {
         t.placement.distinct_instance = true;
     }
     let mut in_flight = with_pending(snapshot(vec![]), five_one_vcpu_tasks());
     in_flight.asg.desired = 3;
-    in_flight.asg.in_flight = vec![in_flight_i("i-7", "a"), in_flight_i("i-8", "b"), in_flight_i("i-9", "c")];
+    in_flight.asg.in_flight = vec![
+        in_flight_i("i-7", "a"),
+        in_flight_i("i-8", "b"),
+        in_flight_i("i-9", "c"),
+    ];
     let mut requested = with_pending(snapshot(vec![]), five_one_vcpu_tasks());
     requested.asg.desired = 3;
     let mut partly_coming = with_pending(snapshot(vec![]), five_one_vcpu_tasks());
@@ -106,7 +117,10 @@ fn scale_out_in_one_step_to_the_packing() {
                 with_pending(snapshot(vec![]), five_one_vcpu_tasks()),
             )
         },
-        Case::new("in-flight instances are counted: nothing added twice", in_flight),
+        Case::new(
+            "in-flight instances are counted: nothing added twice",
+            in_flight,
+        ),
         Case::new("desired capacity not launched yet is counted", requested),
         Case {
             desired: Some(3),
@@ -116,7 +130,10 @@ fn scale_out_in_one_step_to_the_packing() {
             "room on registered instances is used first",
             with_pending(
                 snapshot(vec![instance("i-1", "a", vec![])]),
-                vec![pending("t1", "api", 1024, 1024), pending("t2", "api", 1024, 1024)],
+                vec![
+                    pending("t1", "api", 1024, 1024),
+                    pending("t2", "api", 1024, 1024),
+                ],
             ),
         ),
         Case {
@@ -125,17 +142,26 @@ fn scale_out_in_one_step_to_the_packing() {
                 "memory binds as well as CPU",
                 with_pending(
                     snapshot(vec![]),
-                    vec![pending("m1", "mem", 256, 5000), pending("m2", "mem", 256, 5000)],
+                    vec![
+                        pending("m1", "mem", 256, 5000),
+                        pending("m2", "mem", 256, 5000),
+                    ],
                 ),
             )
         },
         Case {
             desired: Some(4),
-            ..Case::new("distinctInstance: one task of the service per instance", distinct)
+            ..Case::new(
+                "distinctInstance: one task of the service per instance",
+                distinct,
+            )
         },
         Case {
             desired: Some(3),
-            ..Case::new("AZ spread: three small tasks need one instance per zone", spread)
+            ..Case::new(
+                "AZ spread: three small tasks need one instance per zone",
+                spread,
+            )
         },
         Case {
             alerts: &["1 pending task(s) fit no instance type of prod-asg"],
@@ -198,7 +224,11 @@ fn scale_out_stays_within_max_and_step_limits() {
 fn half_empty() -> Snapshot {
     let mut s = snapshot(vec![
         instance("i-1", "a", vec![running("web", 512, 1024)]),
-        instance("i-2", "a", vec![running("web", 512, 1024), running("web", 512, 1024)]),
+        instance(
+            "i-2",
+            "a",
+            vec![running("web", 512, 1024), running("web", 512, 1024)],
+        ),
     ]);
     s.services = vec![service("web", 3, 3)];
     s
@@ -232,7 +262,10 @@ fn consolidation_drains_the_emptiest_when_its_tasks_fit_elsewhere() {
         Case {
             drained: &["i-1"],
             alerts: &["Consolidating prod-asg: draining i-1"],
-            ..Case::new("the emptiest instance's task fits on the other", half_empty())
+            ..Case::new(
+                "the emptiest instance's task fits on the other",
+                half_empty(),
+            )
         },
         Case::new("instances younger than the scale-in delay stay", young),
         Case::new(
@@ -241,7 +274,10 @@ fn consolidation_drains_the_emptiest_when_its_tasks_fit_elsewhere() {
         ),
         Case {
             drained: &["i-1"],
-            ..Case::new("minimumHealthyPercent 50 lets one of three go", half_healthy)
+            ..Case::new(
+                "minimumHealthyPercent 50 lets one of three go",
+                half_healthy,
+            )
         },
         Case::new("an AZ-spread task has no room in its own zone", other_zone),
         Case {
@@ -266,7 +302,11 @@ fn consolidation_drains_the_emptiest_when_its_tasks_fit_elsewhere() {
 #[test]
 fn disruption_budget_counts_instances_already_draining() {
     let mut s = half_empty();
-    s.instances.push(draining(instance("i-3", "b", vec![running("web", 512, 1024)])));
+    s.instances.push(draining(instance(
+        "i-3",
+        "b",
+        vec![running("web", 512, 1024)],
+    )));
     s.asg.desired = 3;
     s.services[0].desired = 4;
     s.services[0].running = 4;
@@ -280,7 +320,9 @@ fn disruption_budget_counts_instances_already_draining() {
 
 /// i-1 DRAINING with one task in `status`, i-2 busy.
 fn drained_with(status: Option<TaskStatus>) -> Snapshot {
-    let tasks = status.map(|s| vec![task("web", 512, 1024, s)]).unwrap_or_default();
+    let tasks = status
+        .map(|s| vec![task("web", 512, 1024, s)])
+        .unwrap_or_default();
     let mut s = snapshot(vec![
         draining(instance("i-1", "a", tasks)),
         instance("i-2", "b", vec![running("web", 512, 1024)]),
@@ -320,7 +362,10 @@ fn an_instance_is_released_only_when_no_task_holds_it() {
         ("a DEACTIVATING task holds it", TaskStatus::Deactivating),
         ("a STOPPING task holds it", TaskStatus::Stopping),
         ("a PROVISIONING task holds it", TaskStatus::Provisioning),
-        ("an unknown status holds it", TaskStatus::Other("NEW_STATE".into())),
+        (
+            "an unknown status holds it",
+            TaskStatus::Other("NEW_STATE".into()),
+        ),
     ] {
         cases.push(Case::new(name, drained_with(Some(status))));
     }
@@ -353,7 +398,10 @@ fn no_release_while_capacity_is_coming_or_the_group_disagrees() {
     mid_change.asg.desired = 1;
     check(vec![
         Case::new("an instance is still launching", coming),
-        Case::new("desired already below the instances (the group is mid-change)", mid_change),
+        Case::new(
+            "desired already below the instances (the group is mid-change)",
+            mid_change,
+        ),
     ]);
 }
 
@@ -372,19 +420,43 @@ fn stands_down_next_to_ecs_managed_scaling_or_draining() {
         s
     };
     let table = [
-        ("managed scaling", with(Some(provider(true, false, "prod-asg")), None), true),
-        ("managed draining", with(Some(provider(false, true, "prod-asg")), None), true),
+        (
+            "managed scaling",
+            with(Some(provider(true, false, "prod-asg")), None),
+            true,
+        ),
+        (
+            "managed draining",
+            with(Some(provider(false, true, "prod-asg")), None),
+            true,
+        ),
         (
             "by ASG ARN",
             with(
-                Some(provider(true, true, "arn:aws:autoscaling:eu-west-1:1:autoScalingGroup:x:autoScalingGroupName/prod-asg")),
+                Some(provider(
+                    true,
+                    true,
+                    "arn:aws:autoscaling:eu-west-1:1:autoScalingGroup:x:autoScalingGroupName/prod-asg",
+                )),
                 None,
             ),
             true,
         ),
-        ("the managed draining hook", with(None, Some(MANAGED_DRAINING_HOOK)), true),
-        ("a provider on another group", with(Some(provider(true, true, "other")), None), false),
-        ("a provider with both off", with(Some(provider(false, false, "prod-asg")), None), false),
+        (
+            "the managed draining hook",
+            with(None, Some(MANAGED_DRAINING_HOOK)),
+            true,
+        ),
+        (
+            "a provider on another group",
+            with(Some(provider(true, true, "other")), None),
+            false,
+        ),
+        (
+            "a provider with both off",
+            with(Some(provider(false, false, "prod-asg")), None),
+            false,
+        ),
     ];
     for (name, s, stands_down) in table {
         let plan = plan(&s, &Config::default(), NOW);
@@ -400,7 +472,10 @@ fn stands_down_next_to_ecs_managed_scaling_or_draining() {
 
 #[test]
 fn observe_mode_returns_the_actions_marked_not_executed() {
-    let s = with_pending(snapshot(vec![instance("i-1", "a", vec![])]), five_one_vcpu_tasks());
+    let s = with_pending(
+        snapshot(vec![instance("i-1", "a", vec![])]),
+        five_one_vcpu_tasks(),
+    );
     let mut s = s;
     s.instances[0].protected = false;
     let enforce = plan(&s, &Config::default(), NOW);
@@ -419,7 +494,11 @@ fn observe_mode_returns_the_actions_marked_not_executed() {
     }
     assert!(enforce.steps.iter().all(|s| s.execute));
     let summary = observe.alerts().last().unwrap();
-    assert!(summary.title.starts_with("[observe] would: Scaling"), "{}", summary.title);
+    assert!(
+        summary.title.starts_with("[observe] would: Scaling"),
+        "{}",
+        summary.title
+    );
     assert_eq!(observe.to_execute().filter(|a| !a.is_alert()).count(), 0);
 }
 
@@ -444,4 +523,15 @@ fn summaries_share_a_thread_and_repeat_with_the_same_id() {
     assert_eq!(b.id, c.id);
     assert_eq!(a.source.as_str(), "capacity");
     assert_eq!(a.labels.get("cluster").map(String::as_str), Some("prod"));
+}
+
+/// The whole plan as the function would log and execute it: actions in order, reasons, alerts.
+#[test]
+fn scale_out_plan_snapshot() {
+    let mut s = with_pending(
+        snapshot(vec![instance("i-1", "a", vec![running("api", 2048, 1024)])]),
+        five_one_vcpu_tasks(),
+    );
+    s.instances[0].protected = false;
+    insta::assert_json_snapshot!(plan(&s, &Config::default(), NOW));
 }

@@ -35,7 +35,12 @@ fn instance_strategy(index: usize) -> impl Strategy<Value = ContainerInstance> {
             let tasks = tasks
                 .into_iter()
                 .map(|(service, status, size, daemon)| {
-                    let mut t = task(["web", "api", "worker"][service], size * 256, size * 512, status);
+                    let mut t = task(
+                        ["web", "api", "worker"][service],
+                        size * 256,
+                        size * 512,
+                        status,
+                    );
                     t.daemon = daemon && size == 1;
                     t
                 })
@@ -57,60 +62,74 @@ fn snapshot_strategy() -> impl Strategy<Value = (Snapshot, Config)> {
         (0..4u32, 0..12u32, 0..3u32, 0..3usize),
         (1..4u32, 1..4u32, any::<bool>(), any::<bool>()),
     )
-        .prop_flat_map(|(seeds, pending, (min, max_extra, desired_extra, hooked), knobs)| {
-            let n = seeds.len();
-            let instances: Vec<_> = (0..n).map(instance_strategy).collect();
-            (instances, Just((pending, min, max_extra, desired_extra, hooked, knobs)))
-        })
-        .prop_map(|(instances, (pending_specs, min, max_extra, desired_extra, hooked, knobs))| {
-            let n = instances.len() as u32;
-            let mut s = snapshot(instances);
-            s.asg.min = min.min(n);
-            s.asg.max = (n + max_extra).max(s.asg.min).max(1);
-            s.asg.desired = (n + desired_extra).min(s.asg.max).max(s.asg.min);
-            s.services = ["web", "api", "worker"]
-                .iter()
-                .map(|name| service(name, 3, 3))
-                .collect();
-            s.pending_tasks = pending_specs
-                .into_iter()
-                .enumerate()
-                .map(|(i, (cpu, memory, spread))| {
-                    let mut p = pending(&format!("p{i}"), "web", cpu * 256, memory * 1024);
-                    p.placement.spread_az = spread;
-                    p
-                })
-                .collect();
-            // Some instances already terminating under a hook.
-            for instance in s.instances.iter().take(hooked) {
-                let event = TerminateEvent {
-                    instance_id: instance.id.clone(),
-                    asg: s.asg.name.clone(),
-                    hook_name: "fleetwatch-drain".into(),
-                    token: format!("tok-{}", instance.id),
-                    at: NOW - 120,
-                    heartbeat_timeout_s: 300,
+        .prop_flat_map(
+            |(seeds, pending, (min, max_extra, desired_extra, hooked), knobs)| {
+                let n = seeds.len();
+                let instances: Vec<_> = (0..n).map(instance_strategy).collect();
+                (
+                    instances,
+                    Just((pending, min, max_extra, desired_extra, hooked, knobs)),
+                )
+            },
+        )
+        .prop_map(
+            |(instances, (pending_specs, min, max_extra, desired_extra, hooked, knobs))| {
+                let n = instances.len() as u32;
+                let mut s = snapshot(instances);
+                s.asg.min = min.min(n);
+                s.asg.max = (n + max_extra).max(s.asg.min).max(1);
+                s.asg.desired = (n + desired_extra).min(s.asg.max).max(s.asg.min);
+                s.services = ["web", "api", "worker"]
+                    .iter()
+                    .map(|name| service(name, 3, 3))
+                    .collect();
+                s.pending_tasks = pending_specs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (cpu, memory, spread))| {
+                        let mut p = pending(&format!("p{i}"), "web", cpu * 256, memory * 1024);
+                        p.placement.spread_az = spread;
+                        p
+                    })
+                    .collect();
+                // Some instances already terminating under a hook.
+                for instance in s.instances.iter().take(hooked) {
+                    let event = TerminateEvent {
+                        instance_id: instance.id.clone(),
+                        asg: s.asg.name.clone(),
+                        hook_name: "fleetwatch-drain".into(),
+                        token: format!("tok-{}", instance.id),
+                        at: NOW - 120,
+                        heartbeat_timeout_s: 300,
+                    };
+                    s.hooks.extend(hooks::on_terminate(None, &event).records);
+                }
+                let (budget, step, observe, spare) = knobs;
+                let config = Config {
+                    disruption_budget: budget,
+                    max_scale_in_step: step,
+                    mode: if observe {
+                        Mode::Observe
+                    } else {
+                        Mode::Enforce
+                    },
+                    spare_instances: u32::from(spare),
+                    scale_in_delay_s: 30,
+                    ..Config::default()
                 };
-                s.hooks.extend(hooks::on_terminate(None, &event).records);
-            }
-            let (budget, step, observe, spare) = knobs;
-            let config = Config {
-                disruption_budget: budget,
-                max_scale_in_step: step,
-                mode: if observe { Mode::Observe } else { Mode::Enforce },
-                spare_instances: u32::from(spare),
-                scale_in_delay_s: 30,
-                ..Config::default()
-            };
-            (s, config)
-        })
+                (s, config)
+            },
+        )
 }
 
 /// Instances the group may pick when the desired capacity drops: in service (no hook) and
 /// unprotected once the plan's protection changes are applied.
 fn pickable<'a>(s: &'a Snapshot, plan: &Plan) -> Vec<&'a ContainerInstance> {
-    let mut protected: std::collections::BTreeMap<&str, bool> =
-        s.instances.iter().map(|i| (i.id.as_str(), i.protected)).collect();
+    let mut protected: std::collections::BTreeMap<&str, bool> = s
+        .instances
+        .iter()
+        .map(|i| (i.id.as_str(), i.protected))
+        .collect();
     for action in plan.actions() {
         match action {
             Action::Protect { instance_ids, .. } => {

@@ -1,8 +1,8 @@
 //! Scenario files: the documented format, errors with line numbers, the JSON report's keys, the
 //! SVG chart.
 
-use fleetwatch_capacity::sim::{Policy, Scenario, ScenarioError, Seconds, Spread, simulate};
 use fleetwatch_capacity::plot;
+use fleetwatch_capacity::sim::{Policy, Scenario, ScenarioError, Seconds, Spread, simulate};
 
 /// The example in the issue and the module documentation, verbatim.
 const ISSUE_EXAMPLE: &str = "\
@@ -37,7 +37,13 @@ fn the_issue_example_parses() {
 
 #[test]
 fn durations() {
-    for (text, secs) in [("90s", 90), ("5m", 300), ("3h", 10_800), ("1h30m", 5400), ("45", 45)] {
+    for (text, secs) in [
+        ("90s", 90),
+        ("5m", 300),
+        ("3h", 10_800),
+        ("1h30m", 5400),
+        ("45", 45),
+    ] {
         assert_eq!(Seconds::parse(text), Ok(Seconds(secs)), "{text}");
     }
     for bad in ["5x", "m", "", "1.5h", "-3m", "5m3"] {
@@ -52,14 +58,49 @@ fn error_of(yaml: &str) -> ScenarioError {
 #[test]
 fn errors_name_the_line() {
     let table: &[(&str, &str, usize, &str)] = &[
-        ("unknown top-level key", "task_startt: 20s", 3, "unknown field `task_startt`"),
-        ("unknown key inside asg", "asg: {instance_type: m6g.large, min: 0, max: 40, desired: 2, azs: [a], maxx: 3}", 5, "unknown field `maxx`"),
-        ("bad duration", "  - {at: 5x, service: web, desired: 48}", 10, "invalid duration \"5x\""),
-        ("unknown spread", "  - {name: worker, cpu: 1024, memory: 3072, desired: 2, spread: zone}", 8, "unknown variant `zone`"),
-        ("unknown service in a change", "  - {at: 90m, service: api, desired: 6}", 11, "unknown service \"api\""),
-        ("unknown instance type", "asg: {instance_type: m7g.large, min: 0, max: 40, desired: 2, azs: [a]}", 5, "\"m7g.large\" is not in instance_types"),
+        (
+            "unknown top-level key",
+            "task_startt: 20s",
+            3,
+            "unknown field `task_startt`",
+        ),
+        (
+            "unknown key inside asg",
+            "asg: {instance_type: m6g.large, min: 0, max: 40, desired: 2, azs: [a], maxx: 3}",
+            5,
+            "unknown field `maxx`",
+        ),
+        (
+            "bad duration",
+            "  - {at: 5x, service: web, desired: 48}",
+            10,
+            "invalid duration \"5x\"",
+        ),
+        (
+            "unknown spread",
+            "  - {name: worker, cpu: 1024, memory: 3072, desired: 2, spread: zone}",
+            8,
+            "unknown variant `zone`",
+        ),
+        (
+            "unknown service in a change",
+            "  - {at: 90m, service: api, desired: 6}",
+            11,
+            "unknown service \"api\"",
+        ),
+        (
+            "unknown instance type",
+            "asg: {instance_type: m7g.large, min: 0, max: 40, desired: 2, azs: [a]}",
+            5,
+            "\"m7g.large\" is not in instance_types",
+        ),
         // A syntax error is reported where the parser notices it: the line after the open bracket.
-        ("not YAML", "services: [", 7, "did not find expected node content"),
+        (
+            "not YAML",
+            "services: [",
+            7,
+            "did not find expected node content",
+        ),
     ];
     for (name, replacement, line, message) in table {
         let mut lines: Vec<&str> = ISSUE_EXAMPLE.lines().collect();
@@ -74,10 +115,19 @@ fn errors_name_the_line() {
 
 #[test]
 fn missing_keys_and_bad_bounds_are_errors() {
-    let without_boot = ISSUE_EXAMPLE.replace("instance_boot: 90s        # launch until registered\n", "");
-    assert!(error_of(&without_boot).to_string().contains("missing field `instance_boot`"));
-    let bad_bounds = ISSUE_EXAMPLE.replace("min: 0, max: 40, desired: 2", "min: 5, max: 4, desired: 2");
-    assert!(matches!(error_of(&bad_bounds), ScenarioError::Invalid { line: 5, .. }));
+    let without_boot =
+        ISSUE_EXAMPLE.replace("instance_boot: 90s        # launch until registered\n", "");
+    assert!(
+        error_of(&without_boot)
+            .to_string()
+            .contains("missing field `instance_boot`")
+    );
+    let bad_bounds =
+        ISSUE_EXAMPLE.replace("min: 0, max: 40, desired: 2", "min: 5, max: 4, desired: 2");
+    assert!(matches!(
+        error_of(&bad_bounds),
+        ScenarioError::Invalid { line: 5, .. }
+    ));
 }
 
 #[test]
@@ -94,7 +144,10 @@ fn every_scenario_file_parses() {
         })
         .collect();
     names.sort();
-    assert_eq!(names, ["burst", "daily-wave", "largest-type", "scale-to-zero"]);
+    assert_eq!(
+        names,
+        ["burst", "daily-wave", "largest-type", "scale-to-zero"]
+    );
 }
 
 #[test]
@@ -120,9 +173,16 @@ fn the_json_report_has_exactly_the_documented_keys() {
         ]
     );
     assert_eq!(keys(&json["time_to_place_s"]), ["max", "p50", "p95"]);
-    assert_eq!(keys(&json["timeline"][0]), ["instances", "pending", "running", "t"]);
+    assert_eq!(
+        keys(&json["timeline"][0]),
+        ["instances", "pending", "running", "t"]
+    );
     assert_eq!(json["policy"], "cas");
-    assert_eq!(json["timeline"].as_array().unwrap().len(), 180, "one point a minute");
+    assert_eq!(
+        json["timeline"].as_array().unwrap().len(),
+        180,
+        "one point a minute"
+    );
     assert!(json["instance_hours"].as_f64().unwrap() > 0.0);
 }
 
@@ -152,7 +212,11 @@ fn the_plot_shows_both_policies_with_axes_and_legend() {
     let svg = plot("issue example <3h>", &reports);
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
-    assert_eq!(svg.matches("<polyline").count(), 4, "instances and pending per policy");
+    assert_eq!(
+        svg.matches("<polyline").count(),
+        4,
+        "instances and pending per policy"
+    );
     for label in [
         "fleetwatch instances",
         "fleetwatch pending tasks",

@@ -5,13 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use fleetwatch_capacity::sim::{CasOptions, Policy, Report, Scenario, simulate};
 use fleetwatch_capacity::Config;
+use fleetwatch_capacity::sim::{CasOptions, Policy, Report, Scenario, simulate};
 
 const SCENARIOS: [&str; 4] = ["burst", "daily-wave", "scale-to-zero", "largest-type"];
 
 fn scenario(name: &str) -> Scenario {
-    let path = format!("{}/../../events/capacity/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../events/capacity/{name}.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     Scenario::from_yaml(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -44,7 +47,9 @@ fn runs() -> BTreeMap<(String, String), Report> {
 }
 
 fn print_table(runs: &BTreeMap<(String, String), Report>) {
-    println!("| scenario | policy | ttp p50 s | ttp p95 s | ttp max s | pending task-min | instance-hours | peak | stopped w/o drain |");
+    println!(
+        "| scenario | policy | ttp p50 s | ttp p95 s | ttp max s | pending task-min | instance-hours | peak | stopped w/o drain |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for ((name, policy), r) in runs {
         println!(
@@ -69,7 +74,10 @@ fn acceptance_figures() {
     let runs = runs();
 
     // Burst: max time-to-place at most half of the model's, instance-hours at most 5 % above.
-    let (ours, cas) = (get(&runs, "burst", "fleetwatch"), get(&runs, "burst", "cas"));
+    let (ours, cas) = (
+        get(&runs, "burst", "fleetwatch"),
+        get(&runs, "burst", "cas"),
+    );
     assert!(
         ours.time_to_place_s.max * 2 <= cas.time_to_place_s.max,
         "burst max time-to-place {} vs {}",
@@ -93,7 +101,10 @@ fn acceptance_figures() {
 
     // Daily wave: measured 0.87x of the model's instance-hours; the issue asks 0.85x (see
     // `daily_wave_issue_target`). This guards what is achieved against regressions.
-    let (ours, cas) = (get(&runs, "daily-wave", "fleetwatch"), get(&runs, "daily-wave", "cas"));
+    let (ours, cas) = (
+        get(&runs, "daily-wave", "fleetwatch"),
+        get(&runs, "daily-wave", "cas"),
+    );
     assert!(
         ours.instance_hours <= cas.instance_hours * 0.87,
         "daily wave instance-hours {} vs {}",
@@ -102,18 +113,32 @@ fn acceptance_figures() {
     );
 
     // Scale to zero and back: one step back up instead of two, then the warm-up gate.
-    let (ours, cas) = (get(&runs, "scale-to-zero", "fleetwatch"), get(&runs, "scale-to-zero", "cas"));
+    let (ours, cas) = (
+        get(&runs, "scale-to-zero", "fleetwatch"),
+        get(&runs, "scale-to-zero", "cas"),
+    );
     assert!(ours.time_to_place_s.max * 2 <= cas.time_to_place_s.max);
     assert_eq!(
-        ours.timeline.iter().filter(|p| p.t >= 20 * 60 && p.t < 60 * 60).map(|p| p.instances).min(),
+        ours.timeline
+            .iter()
+            .filter(|p| p.t >= 20 * 60 && p.t < 60 * 60)
+            .map(|p| p.instances)
+            .min(),
         Some(0),
         "the group reaches zero"
     );
 
     // The task that only fits the largest type: placed by us, waits to the end under the model.
-    let (ours, cas) = (get(&runs, "largest-type", "fleetwatch"), get(&runs, "largest-type", "cas"));
+    let (ours, cas) = (
+        get(&runs, "largest-type", "fleetwatch"),
+        get(&runs, "largest-type", "cas"),
+    );
     assert!(ours.time_to_place_s.max <= 3 * 60);
-    assert_eq!(cas.time_to_place_s.max, 50 * 60, "never counted, never placed");
+    assert_eq!(
+        cas.time_to_place_s.max,
+        50 * 60,
+        "never counted, never placed"
+    );
 }
 
 /// The issue's daily-wave figure. Not met: 445.67 vs 514.50 instance-hours is 0.866x. Over the
@@ -124,6 +149,9 @@ fn acceptance_figures() {
 #[ignore = "issue target 0.85x not met: 0.866x measured"]
 fn daily_wave_issue_target() {
     let runs = runs();
-    let (ours, cas) = (get(&runs, "daily-wave", "fleetwatch"), get(&runs, "daily-wave", "cas"));
+    let (ours, cas) = (
+        get(&runs, "daily-wave", "fleetwatch"),
+        get(&runs, "daily-wave", "cas"),
+    );
     assert!(ours.instance_hours <= cas.instance_hours * 0.85);
 }
