@@ -455,7 +455,7 @@ struct SettingsFile {
     success_threshold: Option<Positive>,
     send_resolved: Option<bool>,
     reminder: Option<Dur>,
-    severity: Option<Severity>,
+    severity: Option<SeverityName>,
     labels: Option<UniqueMap<LabelName, LabelValue>>,
 }
 
@@ -481,7 +481,7 @@ struct CheckFile {
     success_threshold: Option<Positive>,
     send_resolved: Option<bool>,
     reminder: Option<Dur>,
-    severity: Option<Severity>,
+    severity: Option<SeverityName>,
     labels: Option<UniqueMap<LabelName, LabelValue>>,
 }
 
@@ -508,8 +508,8 @@ enum Kind {
     Jenkins,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// One condition as written: a mapping with one key, `- status: 200`.
+#[derive(Debug)]
 enum ConditionFile {
     Status(StatusSet),
     BodyContains(NonEmpty),
@@ -522,6 +522,82 @@ enum ConditionFile {
     QueueOldestUnder(Dur),
     JobsNotFailed(Vec<JobName>),
 }
+
+/// The condition keys, in the order the documentation lists them.
+const CONDITION_KEYS: [&str; 10] = [
+    "status",
+    "body_contains",
+    "body_matches",
+    "json",
+    "response_time_under",
+    "certificate_valid_for_more_than",
+    "online_executors_at_least",
+    "queue_items_under",
+    "queue_oldest_under",
+    "jobs_not_failed",
+];
+
+// By hand: serde_yaml_ng reads enums from YAML tags (`!status 200`), not from one-key
+// mappings, and an unknown key must be reported at the key.
+impl<'de> Deserialize<'de> for ConditionFile {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ConditionVisitor)
+    }
+}
+
+struct ConditionVisitor;
+
+impl<'de> Visitor<'de> for ConditionVisitor {
+    type Value = ConditionFile;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a condition such as `status: 200`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ConditionFile, A::Error> {
+        let Some(ConditionKey(key)) = map.next_key()? else {
+            return Err(de::Error::custom(format!(
+                "empty condition: write one of {}",
+                CONDITION_KEYS.join(", ")
+            )));
+        };
+        let condition = match key {
+            "status" => ConditionFile::Status(map.next_value()?),
+            "body_contains" => ConditionFile::BodyContains(map.next_value()?),
+            "body_matches" => ConditionFile::BodyMatches(map.next_value()?),
+            "json" => ConditionFile::Json(map.next_value()?),
+            "response_time_under" => ConditionFile::ResponseTimeUnder(map.next_value()?),
+            "certificate_valid_for_more_than" => {
+                ConditionFile::CertificateValidForMoreThan(map.next_value()?)
+            }
+            "online_executors_at_least" => ConditionFile::OnlineExecutorsAtLeast(map.next_value()?),
+            "queue_items_under" => ConditionFile::QueueItemsUnder(map.next_value()?),
+            "queue_oldest_under" => ConditionFile::QueueOldestUnder(map.next_value()?),
+            _ => ConditionFile::JobsNotFailed(map.next_value()?),
+        };
+        if let Some(ConditionKey(extra)) = map.next_key()? {
+            return Err(de::Error::custom(format!(
+                "one condition per list item: put `{extra}` in an item of its own (`- {extra}: ...`)"
+            )));
+        }
+        Ok(condition)
+    }
+}
+
+/// A known condition key, checked where it is written.
+struct ConditionKey(&'static str);
+deserialize_from_text!(ConditionKey, "a condition name", |text| {
+    CONDITION_KEYS
+        .iter()
+        .find(|key| **key == text)
+        .map(|key| ConditionKey(key))
+        .ok_or_else(|| {
+            format!(
+                "unknown condition `{text}`, expected one of {}",
+                CONDITION_KEYS.join(", ")
+            )
+        })
+});
 
 impl ConditionFile {
     /// The check types this condition fits.
@@ -580,6 +656,15 @@ deserialize_from_text!(Positive, "a whole number of at least 1", |text| {
         Ok(n) if n >= 1 => Ok(Positive(n)),
         _ => Err(format!("`{text}` is not a whole number of at least 1")),
     }
+});
+
+/// Read here rather than with `Severity`'s own `Deserialize`, whose error loses the position.
+#[derive(Debug, Clone, Copy)]
+struct SeverityName(Severity);
+deserialize_from_text!(SeverityName, "a severity", |text| {
+    Severity::parse(text)
+        .map(SeverityName)
+        .ok_or_else(|| format!("unknown severity `{text}`: one of info, warning, error, critical"))
 });
 
 #[derive(Debug)]
@@ -1004,7 +1089,7 @@ impl Builder<'_> {
             severity: settings
                 .severity
                 .or(defaults.severity)
-                .unwrap_or(Severity::Error),
+                .map_or(Severity::Error, |s| s.0),
         };
         if let Some(reminder) = alerting.reminder
             && reminder < interval
@@ -1044,9 +1129,9 @@ impl Builder<'_> {
                 return Err((
                     path.key("conditions").index(index),
                     format!(
-                        "`{}` does not apply to a {} check ({})",
+                        "`{}` does not apply to {} check ({})",
                         condition.key(),
-                        kind_name(kind),
+                        a_kind(kind),
                         conditions_of(kind)
                     ),
                 ));
@@ -1079,8 +1164,8 @@ impl Builder<'_> {
             return Err((
                 path.key("url"),
                 format!(
-                    "a {} check needs {} URL, not `{}`",
-                    kind_name(kind),
+                    "{} check needs {} URL, not `{}`",
+                    a_kind(kind),
                     if kind == Kind::Tcp {
                         "a tcp://host:port"
                     } else {
@@ -1127,9 +1212,9 @@ impl Builder<'_> {
                 return Err((
                     path.key(key),
                     format!(
-                        "`{key}` is for {} checks only; this is a {} check",
+                        "`{key}` is for {} checks only; this is {} check",
                         kind_name(only),
-                        kind_name(kind)
+                        a_kind(kind)
                     ),
                 ));
             }
@@ -1191,6 +1276,14 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Http => "http",
         Kind::Tcp => "tcp",
         Kind::Jenkins => "jenkins",
+    }
+}
+
+fn a_kind(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Http => "an http",
+        Kind::Tcp => "a tcp",
+        Kind::Jenkins => "a jenkins",
     }
 }
 
