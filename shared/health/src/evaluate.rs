@@ -182,7 +182,7 @@ pub fn evaluate(check: &Check, observation: &Observation, now: UnixTime) -> Chec
             "probe mismatch",
             &ProbeError::Other {
                 detail: format!(
-                    "the prober answered a {} check with another kind of probe",
+                    "the prober answered the {} check with another kind of observation",
                     check.kind()
                 ),
             },

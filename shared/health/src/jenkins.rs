@@ -345,10 +345,11 @@ fn online_executors(set: &Computers, at_least: u32) -> ConditionResult {
         format!("; offline: {}", offline.join(", "))
     };
     let seen = format!("{online}");
+    let executors = if online == 1 { "executor" } else { "executors" };
     let message = if passed {
-        format!("{online} online executors{offline_note}")
+        format!("{online} online {executors}{offline_note}")
     } else {
-        format!("{online} online executors (needs >= {at_least}){offline_note}")
+        format!("{online} online {executors} (needs >= {at_least}){offline_note}")
     };
     let result = if passed {
         ConditionResult::pass
