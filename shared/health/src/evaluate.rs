@@ -448,7 +448,7 @@ fn certificate(not_after: Option<i64>, limit: Duration, now: UnixTime) -> Condit
 /// `14 days` for whole days, else the duration syntax (`36h`).
 fn days_or_duration(limit: Duration) -> String {
     let seconds = limit.as_secs();
-    if seconds > 0 && seconds % 86_400 == 0 && limit.subsec_nanos() == 0 {
+    if seconds > 0 && seconds.is_multiple_of(86_400) && limit.subsec_nanos() == 0 {
         plural(seconds / 86_400, "day")
     } else {
         format_duration(limit)

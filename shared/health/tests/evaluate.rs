@@ -41,9 +41,12 @@ fn run(check: &Check, observation: HttpObservation) -> CheckResult {
     evaluate(check, &Observation::Http(Ok(observation)), NOW)
 }
 
+/// (passed, expected, seen, message) of a condition.
+type Verdict<'a> = (bool, &'a str, &'a str, &'a str);
+
 /// The verdict on the last condition of the check (the first is the implied status, when no
 /// status is written).
-fn last(result: &CheckResult) -> (bool, &str, &str, &str) {
+fn last(result: &CheckResult) -> Verdict<'_> {
     let c = result.conditions.last().unwrap();
     (
         c.passed,
@@ -150,7 +153,7 @@ fn a_truncated_body_is_mentioned_when_a_body_condition_fails() {
 fn json_pointer_conditions() {
     let long = "x".repeat(150);
     let long_body = format!(r#"{{"status": "{long}"}}"#);
-    let cases: Vec<(&str, &str, (bool, &str, &str, &str))> = vec![
+    let cases: Vec<(&str, &str, Verdict)> = vec![
         (
             "json: { pointer: /status, equals: UP }",
             r#"{"status": "UP"}"#,
@@ -266,7 +269,7 @@ fn response_time_condition() {
 
 #[test]
 fn certificate_condition() {
-    let cases: Vec<(Option<i64>, (bool, &str, &str, &str))> = vec![
+    let cases: Vec<(Option<i64>, Verdict)> = vec![
         (
             Some(90 * DAY),
             (

@@ -174,8 +174,15 @@ fn a_healthy_controller() {
 
 #[test]
 fn each_failed_condition_says_what_was_seen() {
-    // (conditions, answers, failed condition, value seen, message)
-    let cases: Vec<(Vec<&str>, Vec<JenkinsResponse>, &str, &str, &str)> = vec![
+    // (conditions, answers, (failed condition, value seen, message))
+    type Case<'a> = (
+        Vec<&'a str>,
+        Vec<JenkinsResponse>,
+        &'a str,
+        &'a str,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             vec![],
             replaced(
