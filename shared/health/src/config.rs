@@ -924,6 +924,11 @@ impl<'de> Visitor<'de> for ResolvableVisitor {
         self.visit_str(&number.to_string())
     }
 
+    // `X-Debug: true`: a header value is text.
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Resolvable, E> {
+        self.visit_str(if value { "true" } else { "false" })
+    }
+
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Resolvable, A::Error> {
         let mut parameter = None;
         while let Some(key) = map.next_key::<String>()? {

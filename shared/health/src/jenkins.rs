@@ -115,6 +115,8 @@ fn endpoint_name(endpoint: &JenkinsEndpoint) -> String {
 #[serde(rename_all = "camelCase")]
 struct Controller {
     quieting_down: Option<bool>,
+    /// Newer controllers say why (`quietDownReason`), when someone gave a reason.
+    quiet_down_reason: Option<String>,
     mode: Option<String>,
 }
 
@@ -304,13 +306,23 @@ fn not_quieting_down(root: &Controller) -> ConditionResult {
             "false".to_owned(),
             "not quieting down".to_owned(),
         ),
-        Some(true) => ConditionResult::fail(
-            condition,
-            expected,
-            "true".to_owned(),
-            "Jenkins is quieting down: it starts no new builds (preparing for a restart?)"
-                .to_owned(),
-        ),
+        Some(true) => {
+            let reason = root
+                .quiet_down_reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|reason| !reason.is_empty())
+                .map_or_else(
+                    || " (preparing for a restart?)".to_owned(),
+                    |reason| format!(" (reason given: {reason})"),
+                );
+            ConditionResult::fail(
+                condition,
+                expected,
+                "true".to_owned(),
+                format!("Jenkins is quieting down: it starts no new builds{reason}"),
+            )
+        }
         None => ConditionResult::fail(
             condition,
             expected,

@@ -194,7 +194,7 @@ fn each_failed_condition_says_what_was_seen() {
             ),
             "not quieting down",
             "true",
-            "Jenkins is quieting down: it starts no new builds (preparing for a restart?)",
+            "Jenkins is quieting down: it starts no new builds (reason given: Restarting for the 2.479.1 upgrade)",
         ),
         (
             vec!["online_executors_at_least: 6"],
