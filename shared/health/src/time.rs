@@ -104,7 +104,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// `1h30m`, `14d`, `500ms`, `0s`: the inverse of [`parse_duration`], for messages.
+/// `1h30m`, `14d`, `500ms`, `0s`: durations as the configuration writes them, for messages.
 pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis == 0 {
