@@ -23,6 +23,7 @@ mod time;
 
 pub use alert::{Alert, Field, Link, Severity, Source, Status};
 pub use hash::stable_id;
+pub use time::unix_seconds;
 pub use normalise::{
     Envelope, NormaliseError, Normalised, PayloadKind, Recognised, Recogniser, normalise,
     normalise_with,

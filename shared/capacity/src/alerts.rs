@@ -2,7 +2,7 @@
 //! the time of processing, so a plan repeated by a retried invocation publishes the same ids and
 //! `slack-fanout` posts them once.
 
-use fleetwatch_alerts::hash::stable_id;
+use fleetwatch_alerts::stable_id;
 use fleetwatch_alerts::{Alert, Severity, Source};
 
 /// The thread every scaling summary of one group goes to: an episode's scale-out and the drains

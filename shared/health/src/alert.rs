@@ -14,7 +14,7 @@ use crate::config::{Check, Target};
 use crate::evaluate::CheckResult;
 use crate::state::Incident;
 use crate::time::{UnixTime, format_duration};
-use fleetwatch_alerts::hash::stable_id;
+use fleetwatch_alerts::stable_id;
 use fleetwatch_alerts::{Alert, Source, Status};
 use std::time::Duration;
 

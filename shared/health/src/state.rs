@@ -8,7 +8,7 @@ use crate::config::Check;
 use crate::evaluate::CheckResult;
 use crate::time::UnixTime;
 use fleetwatch_alerts::Alert;
-use fleetwatch_alerts::hash::stable_id;
+use fleetwatch_alerts::stable_id;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

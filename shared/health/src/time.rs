@@ -22,7 +22,7 @@ impl UnixTime {
 
     /// An RFC 3339 timestamp (`Z`, optional fraction and offset); `None` for anything else.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
-        fleetwatch_alerts::time::unix_seconds(text).map(UnixTime)
+        fleetwatch_alerts::unix_seconds(text).map(UnixTime)
     }
 
     /// `self + duration`, saturating.
