@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 use crate::alb::AlbCommand;
 use crate::alerts::AlertsCommand;
+use crate::capacity::CapacityCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +29,10 @@ pub enum Command {
     /// Slack messages, route them, send them.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Capacity planning for ECS on EC2 Auto Scaling groups: simulate scenarios under the
+    /// capacity function's planner and a model of ECS managed scaling.
+    #[command(subcommand)]
+    Capacity(CapacityCommand),
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 mod alb;
 mod alerts;
+mod capacity;
 mod cli;
 mod input;
 mod outcome;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Alb(command) => alb::run(command),
         Command::Alerts(command) => alerts::run(command),
+        Command::Capacity(command) => capacity::run(command),
     };
     outcome::exit_code(result)
 }
