@@ -18,16 +18,16 @@ DEMO_OUT := target/demo
 .PHONY: help demo setup toolchain test lambda-build clean-venv
 
 help:
-	@echo "make demo          the alb-logs job on the sample logs in events/alb, locally (no AWS account)"
+	@echo "make demo          the whole story on the samples in events/, locally: ALB report, Slack messages, capacity simulation (no AWS account)"
 	@echo "make setup         install the pinned test tools into $(VENV) and the arm64 Rust target"
 	@echo "make test          setup, fmt check, clippy, all tests, sam validate --lint, arm64 release build"
 	@echo "make lambda-build  cargo lambda build --release --arm64 of every function in template.yaml"
 
-# The same pipeline as the Lambda, with local sinks: documents, Parquet and dead letters under
-# $(DEMO_OUT), then the report.
+# The functions' code through the CLI, on the samples: the ALB report (documents, Parquet and dead
+# letters under $(DEMO_OUT)/alb), every sample event's Slack message, the capacity simulation and
+# its chart. See scripts/demo.
 demo:
-	rm -rf $(DEMO_OUT)
-	cargo run --quiet --locked -p fleetwatch-cli -- alb run --out $(DEMO_OUT) events/alb
+	scripts/demo $(DEMO_OUT)
 
 setup: $(VENV)/.installed toolchain
 
