@@ -102,6 +102,27 @@ fn one_policy_runs_alone() {
 }
 
 #[test]
+fn the_multi_az_fallback_is_an_option_of_the_managed_scaling_model() {
+    let burst = scenario("burst.yaml");
+    let output = run(&["--json", "--multi-az-fallback", burst.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let reports = reports(&output);
+    assert_eq!(reports[0]["policy"], "fleetwatch");
+    assert_eq!(reports[1]["policy"], "cas-multi-az-fallback");
+    // One instance per step is slower to place the burst than the current model.
+    let current = self::reports(&run(&[
+        "--json",
+        "--policy",
+        "cas",
+        burst.to_str().unwrap(),
+    ]));
+    assert!(
+        reports[1]["time_to_place_s"]["max"].as_u64()
+            > current[0]["time_to_place_s"]["max"].as_u64()
+    );
+}
+
+#[test]
 fn the_plot_is_an_svg_named_in_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("burst.svg");

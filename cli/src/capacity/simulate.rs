@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use fleetwatch_scaling::{Policy, Report, Scenario, plot, simulate};
+use fleetwatch_scaling::{CasOptions, Config, Policy, Report, Scenario, plot, simulate};
 
 use crate::outcome::{CommandResult, Fatal, Finished};
 use crate::table::{Align, Table};
@@ -15,6 +15,10 @@ pub struct SimulateArgs {
     /// The policy driving the group; without it, both run and are compared.
     #[arg(long, value_enum)]
     policy: Option<PolicyChoice>,
+    /// Model managed scaling's older multi-AZ fallback (one instance per step while tasks need
+    /// several zones) instead of its current behaviour.
+    #[arg(long)]
+    multi_az_fallback: bool,
     /// Print each report as JSON (one document per line): policy, time_to_place_s {p50, p95,
     /// max}, pending_task_minutes, instance_hours, peak_instances,
     /// tasks_stopped_without_drain, timeline [{t, instances, pending, running}].
@@ -37,24 +41,27 @@ enum PolicyChoice {
 }
 
 impl PolicyChoice {
-    fn policy(self) -> Policy {
-        let name = match self {
-            PolicyChoice::Fleetwatch => "fleetwatch",
-            PolicyChoice::Cas => "cas",
-        };
-        Policy::named(name).expect("both names are known")
+    fn policy(self, multi_az_fallback: bool) -> Policy {
+        match self {
+            PolicyChoice::Fleetwatch => Policy::Fleetwatch(Config::default()),
+            PolicyChoice::Cas => Policy::Cas(CasOptions {
+                multi_az_fallback,
+                ..CasOptions::default()
+            }),
+        }
     }
 }
 
 pub fn run(args: &SimulateArgs) -> CommandResult {
     let scenario = load(&args.scenario)?;
-    let policies = match args.policy {
-        Some(choice) => vec![choice.policy()],
-        None => vec![
-            PolicyChoice::Fleetwatch.policy(),
-            PolicyChoice::Cas.policy(),
-        ],
+    let choices = match args.policy {
+        Some(choice) => vec![choice],
+        None => vec![PolicyChoice::Fleetwatch, PolicyChoice::Cas],
     };
+    let policies: Vec<Policy> = choices
+        .into_iter()
+        .map(|choice| choice.policy(args.multi_az_fallback))
+        .collect();
     let reports: Vec<Report> = policies.iter().map(|p| simulate(&scenario, p)).collect();
     if let Some(path) = &args.plot {
         let title = args.scenario.file_stem().map_or_else(
