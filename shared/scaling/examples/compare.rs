@@ -17,6 +17,9 @@ const SCENARIOS: [&str; 5] = [
 
 fn main() {
     let svg_dir = std::env::args().nth(1);
+    if let Some(dir) = &svg_dir {
+        std::fs::create_dir_all(dir).expect("create the chart directory");
+    }
     println!(
         "| scenario | policy | ttp p50 s | ttp p95 s | ttp max s | pending task-min | instance-hours | peak | stopped w/o drain |"
     );

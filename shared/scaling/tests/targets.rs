@@ -8,7 +8,13 @@ use std::collections::BTreeMap;
 use fleetwatch_scaling::Config;
 use fleetwatch_scaling::sim::{CasOptions, Policy, Report, Scenario, simulate};
 
-const SCENARIOS: [&str; 4] = ["burst", "daily-wave", "scale-to-zero", "largest-type"];
+const SCENARIOS: [&str; 5] = [
+    "burst",
+    "daily-wave",
+    "business-day",
+    "scale-to-zero",
+    "largest-type",
+];
 
 fn scenario(name: &str) -> Scenario {
     let path = format!(
@@ -99,8 +105,9 @@ fn acceptance_figures() {
         assert_eq!(r.tasks_stopped_without_drain, 0, "{name} / {policy}");
     }
 
-    // Daily wave: measured 0.87x of the model's instance-hours; the issue asks 0.85x (see
-    // `daily_wave_issue_target`). This guards what is achieved against regressions.
+    // Daily wave: measured 0.866x of the model's instance-hours; the issue asks 0.85x, out of
+    // reach of any policy here (see `consolidation_is_within_two_percent_of_perfect_packing`).
+    // This guards what is achieved against regressions.
     let (ours, cas) = (
         get(&runs, "daily-wave", "fleetwatch"),
         get(&runs, "daily-wave", "cas"),
@@ -141,17 +148,82 @@ fn acceptance_figures() {
     );
 }
 
-/// The issue's daily-wave figure. Not met: 445.67 vs 514.50 instance-hours is 0.866x. Over the
-/// 12-hour rise both policies track the load within an instance (both add capacity only for
-/// waiting tasks); the gain is all in the fall, where the model keeps instances that never
-/// empty. See the report for the analysis.
+/// The least instance-hours any policy could use on a scenario with one instance type: at every
+/// moment just enough instances for the desired tasks packed perfectly by CPU and memory (no boot
+/// time, no AZ spread, `distinctInstance` counted), never below the group's min.
+fn perfect_packing_hours(scenario: &Scenario) -> f64 {
+    let names = scenario.asg.instance_type.names();
+    let [only] = names.as_slice() else {
+        panic!("one instance type");
+    };
+    let offer = &scenario.instance_types[only];
+    let mut desired: BTreeMap<&str, u32> = scenario
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.desired))
+        .collect();
+    let mut changes = scenario.changes.clone();
+    changes.sort_by_key(|c| c.at);
+    let mut instance_seconds = 0u64;
+    let mut from = 0;
+    let mut pending = changes.iter().peekable();
+    loop {
+        while let Some(change) = pending.next_if(|c| c.at.0 == from) {
+            desired.insert(change.service.as_str(), change.desired);
+        }
+        let until = pending.peek().map_or(scenario.duration.0, |c| c.at.0);
+        let needed = instances_needed(scenario, &desired, offer.cpu, offer.memory);
+        instance_seconds += u64::from(needed) * (until - from);
+        if until >= scenario.duration.0 {
+            break;
+        }
+        from = until;
+    }
+    instance_seconds as f64 / 3600.0
+}
+
+fn instances_needed(
+    scenario: &Scenario,
+    desired: &BTreeMap<&str, u32>,
+    cpu: u32,
+    memory: u32,
+) -> u32 {
+    let (mut total_cpu, mut total_memory, mut distinct) = (0u32, 0u32, 0u32);
+    for service in &scenario.services {
+        let n = desired[service.name.as_str()];
+        total_cpu += service.cpu * n;
+        total_memory += service.memory * n;
+        if service.spread == fleetwatch_scaling::sim::Spread::Instance {
+            distinct = distinct.max(n);
+        }
+    }
+    total_cpu
+        .div_ceil(cpu)
+        .max(total_memory.div_ceil(memory))
+        .max(distinct)
+        .max(scenario.asg.min)
+}
+
+/// The issue asks for at most 0.85x the model's instance-hours on the daily wave; measured 0.866x
+/// (445.67 against 514.50). That target is out of reach of any policy on this curve: perfect
+/// packing with instant boots needs 439.0 instance-hours, 0.853x. What is asserted instead: the
+/// planner stays within 2 % of that bound on the wave and the business day, and the bound itself
+/// is what keeps 0.85x out of reach (if the model or the scenario changes so that it no longer
+/// is, this test fails and the 0.85x target must be asserted instead).
 #[test]
-#[ignore = "issue target 0.85x not met: 0.866x measured"]
-fn daily_wave_issue_target() {
+fn consolidation_is_within_two_percent_of_perfect_packing() {
     let runs = runs();
-    let (ours, cas) = (
-        get(&runs, "daily-wave", "fleetwatch"),
-        get(&runs, "daily-wave", "cas"),
-    );
-    assert!(ours.instance_hours <= cas.instance_hours * 0.85);
+    for name in ["daily-wave", "business-day"] {
+        let bound = perfect_packing_hours(&scenario(name));
+        let ours = get(&runs, name, "fleetwatch").instance_hours;
+        let cas = get(&runs, name, "cas").instance_hours;
+        assert!(ours >= bound, "{name}: {ours} below the bound {bound}?");
+        assert!(ours <= bound * 1.02, "{name}: {ours} vs the bound {bound}");
+        if name == "daily-wave" {
+            assert!(
+                bound > cas * 0.85,
+                "0.85x is reachable now: bound {bound}, model {cas}; assert the issue's target"
+            );
+        }
+    }
 }
