@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::json;
 use serde_yaml_ng::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,14 +203,16 @@ pub enum ParameterValue {
 }
 
 /// Resolves the intrinsic functions of a template (`Ref`, `Fn::Join`, `Fn::Sub`, `Fn::If`,
-/// `Fn::Split`, `Fn::Select`, `Fn::GetAtt` and the condition functions), in short (`!Join`) or
-/// long (`Fn::Join:`) form, for chosen parameter values (the others take their `Default`).
-/// Pseudo parameters are [`TEST_REGION`], [`TEST_ACCOUNT_ID`] and the `aws` partition; a
+/// `Fn::Split`, `Fn::Select`, `Fn::GetAtt`, `Fn::FindInMap` and the condition functions), in
+/// short (`!Join`) or long (`Fn::Join:`) form, for chosen parameter values (the others take their
+/// `Default`). Pseudo parameters are [`TEST_REGION`] (or [`Resolver::in_region`]),
+/// [`TEST_ACCOUNT_ID`] and the `aws` partition; a
 /// resource's `Ref` resolves to `ref:<id>` and its `Fn::GetAtt` to `getatt:<id>.<attribute>`.
 /// `AWS::NoValue` removes the list item or mapping entry that holds it.
 pub struct Resolver<'a> {
     template: &'a Value,
     parameters: BTreeMap<String, ParameterValue>,
+    region: String,
 }
 
 /// What an expression resolves to: a value, or `AWS::NoValue` (nothing).
@@ -259,7 +262,20 @@ impl<'a> Resolver<'a> {
         Ok(Self {
             template,
             parameters,
+            region: TEST_REGION.to_string(),
         })
+    }
+
+    /// The same resolver with `AWS::Region` standing for `region` instead of [`TEST_REGION`].
+    pub fn in_region(mut self, region: &str) -> Self {
+        self.region = region.to_string();
+        self
+    }
+
+    /// Whether a condition expression holds (`Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not`,
+    /// `Condition`): a `Conditions` entry, or a rule's `RuleCondition` or `Assert`.
+    pub fn holds(&self, expression: &Value) -> Result<bool, ResolveError> {
+        self.truth(expression)
     }
 
     /// `value` with every intrinsic function resolved; `None` for `AWS::NoValue`.
@@ -462,6 +478,25 @@ impl<'a> Resolver<'a> {
                 }
                 self.substitute(text, &local).map(|s| Some(s.into()))
             }
+            "Fn::FindInMap" => {
+                let [map, top, second] = arguments()? else {
+                    return Err(invalid(
+                        function,
+                        "expects [map, top-level key, second-level key]",
+                    ));
+                };
+                let map = self.string(map, function)?;
+                let top = self.string(top, function)?;
+                let second = self.string(second, function)?;
+                let value = self
+                    .template
+                    .get("Mappings")
+                    .and_then(|m| m.get(map.as_str()))
+                    .and_then(|m| m.get(top.as_str()))
+                    .and_then(|m| m.get(second.as_str()))
+                    .ok_or_else(|| invalid(function, format!("no {map}.{top}.{second}")))?;
+                self.resolve(value)
+            }
             other => Err(ResolveError::Unsupported(other.to_string())),
         }
     }
@@ -469,7 +504,7 @@ impl<'a> Resolver<'a> {
     fn reference(&self, name: &str) -> Result<Resolved, ResolveError> {
         Ok(Some(match name {
             "AWS::NoValue" => return Ok(None),
-            "AWS::Region" => TEST_REGION.into(),
+            "AWS::Region" => self.region.clone().into(),
             "AWS::AccountId" => TEST_ACCOUNT_ID.into(),
             "AWS::Partition" => "aws".into(),
             "AWS::URLSuffix" => "amazonaws.com".into(),
@@ -594,6 +629,922 @@ fn invalid(function: &str, problem: impl Into<String>) -> ResolveError {
         function: function.to_string(),
         problem: problem.into(),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guardrails (issue 11). Each check returns what the template gets wrong, empty when it holds,
+// read from the template as CloudFormation would deploy it for chosen parameter values.
+
+/// The ELB accounts of the Regions available before August 2022, as AWS lists them in "Enable
+/// access logs for your Application Load Balancer" (Step 2, the legacy policy's principals):
+/// <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html>.
+/// Newer Regions only know the `logdelivery.elasticloadbalancing.amazonaws.com` principal.
+pub const ELB_LOG_DELIVERY_ACCOUNTS: [(&str, &str); 24] = [
+    ("us-east-1", "127311923021"),
+    ("us-east-2", "033677994240"),
+    ("us-west-1", "027434742980"),
+    ("us-west-2", "797873946194"),
+    ("af-south-1", "098369216593"),
+    ("ap-east-1", "754344448648"),
+    ("ap-southeast-3", "589379963580"),
+    ("ap-south-1", "718504428378"),
+    ("ap-northeast-3", "383597477331"),
+    ("ap-northeast-2", "600734575887"),
+    ("ap-southeast-1", "114774131450"),
+    ("ap-southeast-2", "783225319266"),
+    ("ap-northeast-1", "582318560864"),
+    ("ca-central-1", "985666609251"),
+    ("eu-central-1", "054676820928"),
+    ("eu-west-1", "156460612806"),
+    ("eu-west-2", "652711504416"),
+    ("eu-south-1", "635631232127"),
+    ("eu-west-3", "009996457667"),
+    ("eu-north-1", "897822967062"),
+    ("me-south-1", "076674570225"),
+    ("sa-east-1", "507241528517"),
+    ("us-gov-east-1", "190560391635"),
+    ("us-gov-west-1", "048591011584"),
+];
+
+/// A Region opened after August 2022 (Europe (Spain)): ELB delivers logs there only as the
+/// log delivery service principal.
+pub const NEWER_REGION: &str = "eu-south-2";
+
+/// The function behind the public Function URL.
+pub const RECEIVER: &str = "AlertmanagerReceiverFunction";
+
+/// A `SearchEndpoint` pattern that admits only https URLs (or nothing: no search output).
+pub const HTTPS_ENDPOINT_PATTERN: &str = r"(https://\S+)?";
+
+type Json = serde_json::Value;
+
+/// Parameter values by name.
+type Overrides<'a> = Vec<(&'a str, ParameterValue)>;
+
+/// A template as one deployment sees it: the resources whose `Condition` holds, every intrinsic
+/// resolved, each function's properties merged with `Globals.Function` as SAM merges them.
+pub struct Deployment {
+    pub resources: BTreeMap<String, Json>,
+    pub outputs: BTreeMap<String, Json>,
+}
+
+/// A resolver for `overrides` (those the template does not declare are left out, so a check
+/// runs on older templates too); a parameter without a default gets a `test-<name>` value.
+pub fn deployment_resolver<'a>(
+    template: &'a Value,
+    overrides: &[(&str, ParameterValue)],
+) -> Result<Resolver<'a>, ResolveError> {
+    let declared: Vec<(&str, &Value)> = template
+        .get("Parameters")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, declaration)| Some((name.as_str()?, declaration)))
+        .collect();
+    let mut chosen: Vec<(&str, ParameterValue)> = overrides
+        .iter()
+        .filter(|(name, _)| declared.iter().any(|(d, _)| d == name))
+        .cloned()
+        .collect();
+    for (name, declaration) in &declared {
+        if declaration.get("Default").is_none() && !chosen.iter().any(|(n, _)| n == name) {
+            let placeholder = format!("test-{}", name.to_lowercase());
+            chosen.push((*name, ParameterValue::String(placeholder)));
+        }
+    }
+    Resolver::new(template, &chosen)
+}
+
+impl Deployment {
+    pub fn of(
+        template: &Value,
+        overrides: &[(&str, ParameterValue)],
+        region: &str,
+    ) -> Result<Self, ResolveError> {
+        let resolver = deployment_resolver(template, overrides)?.in_region(region);
+        let holds = |entry: &Value| match entry.get("Condition").and_then(Value::as_str) {
+            Some(condition) => resolver.condition(condition),
+            None => Ok(true),
+        };
+        let globals = match template.get("Globals").and_then(|g| g.get("Function")) {
+            Some(globals) => resolver.resolve(globals)?.unwrap_or_default(),
+            None => Json::Null,
+        };
+        let mut resources = BTreeMap::new();
+        for (id, resource) in self::resources(template) {
+            if !holds(resource)? {
+                continue;
+            }
+            let mut resolved = resolver.resolve(resource)?.unwrap_or_default();
+            if resource_type(resource) == Some("AWS::Serverless::Function") {
+                let own = resolved["Properties"].take();
+                resolved["Properties"] = merged(globals.clone(), own);
+            }
+            resources.insert(id, resolved);
+        }
+        let mut outputs = BTreeMap::new();
+        let declared = template.get("Outputs").and_then(Value::as_mapping);
+        for (name, output) in declared.into_iter().flatten() {
+            if let Some(name) = name.as_str().filter(|_| holds(output).unwrap_or(false)) {
+                outputs.insert(
+                    name.to_string(),
+                    resolver.resolve(output)?.unwrap_or_default(),
+                );
+            }
+        }
+        Ok(Self { resources, outputs })
+    }
+
+    /// Resources of one type, by logical id.
+    pub fn of_type<'d>(&'d self, kind: &'d str) -> impl Iterator<Item = (&'d str, &'d Json)> {
+        self.resources
+            .iter()
+            .filter(move |(_, r)| r["Type"] == kind)
+            .map(|(id, r)| (id.as_str(), r))
+    }
+
+    pub fn properties(&self, id: &str) -> &Json {
+        self.resources
+            .get(id)
+            .map_or(&Json::Null, |r| &r["Properties"])
+    }
+
+    /// Whether some queue policy of `queue` lets `service` send to it from one of `sources`.
+    pub fn queue_admits(&self, queue: &str, service: &str, sources: &[String]) -> bool {
+        self.of_type("AWS::SQS::QueuePolicy")
+            .filter(|(_, p)| {
+                list(&p["Properties"]["Queues"]).contains(&&Json::from(format!("ref:{queue}")))
+            })
+            .flat_map(|(_, p)| statements(&p["Properties"]["PolicyDocument"]))
+            .any(|s| {
+                s["Effect"] == "Allow"
+                    && strings(&s["Principal"]["Service"])
+                        .iter()
+                        .any(|p| p == service)
+                    && strings(&s["Action"]).iter().any(|a| a == "sqs:SendMessage")
+                    && strings(&s["Condition"]["ArnEquals"]["aws:SourceArn"])
+                        .iter()
+                        .any(|arn| sources.contains(arn))
+            })
+    }
+}
+
+/// SAM's merge of `Globals.Function` with a function's own properties: maps merged key by key,
+/// anything else the function's own value.
+fn merged(globals: Json, own: Json) -> Json {
+    match (globals, own) {
+        (Json::Object(mut globals), Json::Object(own)) => {
+            for (key, value) in own {
+                let value = match globals.remove(&key) {
+                    Some(global) => merged(global, value),
+                    None => value,
+                };
+                globals.insert(key, value);
+            }
+            Json::Object(globals)
+        }
+        (globals, Json::Null) => globals,
+        (_, own) => own,
+    }
+}
+
+/// A value that may be one item or a list, as a list.
+fn list(value: &Json) -> Vec<&Json> {
+    match value {
+        Json::Array(items) => items.iter().collect(),
+        Json::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+fn strings(value: &Json) -> Vec<String> {
+    list(value)
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// A whole number written as a number or as a (parameter's) string.
+fn whole(value: &Json) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .map(|f| f as u64)
+        })
+}
+
+/// `X` of `getatt:X.Arn` (a resolved `!GetAtt X.Arn`).
+fn arn_of(value: &Json) -> Option<&str> {
+    value
+        .as_str()?
+        .strip_prefix("getatt:")?
+        .strip_suffix(".Arn")
+}
+
+/// The statements of a policy document, or of one item of a SAM function's `Policies`.
+fn statements(policy: &Json) -> Vec<&Json> {
+    list(&policy["Statement"])
+}
+
+/// Every statement of a SAM function's inline `Policies`.
+fn function_statements(function: &Json) -> Vec<&Json> {
+    list(&function["Policies"])
+        .into_iter()
+        .flat_map(statements)
+        .collect()
+}
+
+fn deployment_or_problem(
+    template: &Value,
+    overrides: &[(&str, ParameterValue)],
+    region: &str,
+    problems: &mut Vec<String>,
+) -> Option<Deployment> {
+    Deployment::of(template, overrides, region)
+        .map_err(|error| problems.push(format!("the template does not resolve: {error}")))
+        .ok()
+}
+
+fn string(value: &str) -> ParameterValue {
+    ParameterValue::String(value.to_string())
+}
+
+/// Every function logs (JSON) to a log group of its own, created by the stack, that keeps its
+/// events for `LogRetentionDays`.
+pub fn log_groups(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let overrides = [("LogRetentionDays", string("7"))];
+    let Some(d) = deployment_or_problem(template, &overrides, TEST_REGION, &mut problems) else {
+        return problems;
+    };
+    let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
+    for (id, function) in d.of_type("AWS::Serverless::Function") {
+        let logging = &function["Properties"]["LoggingConfig"];
+        if logging["LogFormat"] != "JSON" {
+            problems.push(format!(
+                "{id}: LogFormat is {}, not JSON",
+                logging["LogFormat"]
+            ));
+        }
+        let Some(group) = logging["LogGroup"]
+            .as_str()
+            .and_then(|g| g.strip_prefix("ref:"))
+        else {
+            problems.push(format!(
+                "{id}: LoggingConfig.LogGroup is not a log group of the stack"
+            ));
+            continue;
+        };
+        let retention = d
+            .resources
+            .get(group)
+            .filter(|r| r["Type"] == "AWS::Logs::LogGroup");
+        match retention {
+            Some(r) if whole(&r["Properties"]["RetentionInDays"]) == Some(7) => {}
+            Some(_) => problems.push(format!(
+                "{id}: log group {group} does not keep events for LogRetentionDays"
+            )),
+            None => problems.push(format!("{id}: {group} is not an AWS::Logs::LogGroup")),
+        }
+        if let Some(other) = owners.insert(group, id) {
+            problems.push(format!("{id} and {other} share the log group {group}"));
+        }
+    }
+    problems
+}
+
+/// Every queue that receives dead letters, with what sends them: redrive targets of queues and
+/// SNS subscriptions, functions' `DeadLetterQueue` and on-failure destinations (asynchronous
+/// invocations and event sources), EventBridge targets' `DeadLetterConfig`.
+pub fn dead_letter_queues(d: &Deployment) -> BTreeMap<String, Vec<String>> {
+    let mut queues: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut add = |queue: &Json, from: String| {
+        if let Some(queue) = arn_of(queue) {
+            queues.entry(queue.to_string()).or_default().push(from);
+        }
+    };
+    for (id, resource) in &d.resources {
+        let properties = &resource["Properties"];
+        match resource["Type"].as_str().unwrap_or_default() {
+            "AWS::SQS::Queue" | "AWS::SNS::Subscription" => add(
+                &properties["RedrivePolicy"]["deadLetterTargetArn"],
+                format!("{id} (redrive)"),
+            ),
+            "AWS::Serverless::Function" => {
+                add(
+                    &properties["DeadLetterQueue"]["TargetArn"],
+                    format!("{id} (DLQ)"),
+                );
+                add(
+                    &properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"],
+                    format!("{id} (on failure)"),
+                );
+                for (name, event) in properties["Events"].as_object().into_iter().flatten() {
+                    add(
+                        &event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"],
+                        format!("{id} event {name} (on failure)"),
+                    );
+                }
+            }
+            "AWS::Events::Rule" => {
+                for target in list(&properties["Targets"]) {
+                    add(
+                        &target["DeadLetterConfig"]["Arn"],
+                        format!("{id} (target DLQ)"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    queues
+}
+
+/// Every dead-letter queue has an alarm on visible messages (> 0) that notifies the alarms
+/// topic; a subscription's dead-letter queue admits SNS.
+pub fn dead_letter_alarms(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(d) = deployment_or_problem(template, &[], TEST_REGION, &mut problems) else {
+        return problems;
+    };
+    let queues = dead_letter_queues(&d);
+    if queues.is_empty() {
+        problems.push("no dead-letter queue found: nothing to check".into());
+    }
+    for queue in queues.keys() {
+        let watched = d.of_type("AWS::CloudWatch::Alarm").any(|(_, alarm)| {
+            let a = &alarm["Properties"];
+            let fires_on_one = match a["ComparisonOperator"].as_str() {
+                Some("GreaterThanThreshold") => a["Threshold"].as_f64() == Some(0.0),
+                Some("GreaterThanOrEqualToThreshold") => a["Threshold"].as_f64() == Some(1.0),
+                _ => false,
+            };
+            a["Namespace"] == "AWS/SQS"
+                && a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                && list(&a["Dimensions"]).iter().any(|dimension| {
+                    dimension["Name"] == "QueueName"
+                        && dimension["Value"] == format!("getatt:{queue}.QueueName")
+                })
+                && fires_on_one
+                && strings(&a["AlarmActions"])
+                    .iter()
+                    .any(|t| t == "ref:AlarmsTopic")
+        });
+        if !watched {
+            problems.push(format!(
+                "dead-letter queue {queue} has no alarm on visible messages notifying AlarmsTopic"
+            ));
+        }
+    }
+    for (id, subscription) in d.of_type("AWS::SNS::Subscription") {
+        let p = &subscription["Properties"];
+        if let Some(queue) = arn_of(&p["RedrivePolicy"]["deadLetterTargetArn"]) {
+            let topic = p["TopicArn"].as_str().unwrap_or_default().to_string();
+            if !d.queue_admits(queue, "sns.amazonaws.com", &[topic]) {
+                problems.push(format!(
+                    "{id}: {queue}'s policy does not admit the topic's dead letters"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Every SQS event source has `ScalingConfig.MaximumConcurrency`; alb-logs' comes from
+/// `AlbLogsMaxConcurrency`.
+pub fn sqs_event_source_concurrency(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let overrides = [("AlbLogsMaxConcurrency", string("7"))];
+    let Some(d) = deployment_or_problem(template, &overrides, TEST_REGION, &mut problems) else {
+        return problems;
+    };
+    let mut sources = 0;
+    for (id, function) in d.of_type("AWS::Serverless::Function") {
+        let events = function["Properties"]["Events"].as_object();
+        for (name, event) in events.into_iter().flatten() {
+            if event["Type"] != "SQS" {
+                continue;
+            }
+            sources += 1;
+            let maximum = whole(&event["Properties"]["ScalingConfig"]["MaximumConcurrency"]);
+            match maximum {
+                Some(2..=1000) => {}
+                Some(other) => problems.push(format!(
+                    "{id} event {name}: MaximumConcurrency {other} is outside 2..=1000"
+                )),
+                None => problems.push(format!("{id} event {name}: no MaximumConcurrency")),
+            }
+            let queue = arn_of(&event["Properties"]["Queue"]);
+            if queue == Some("AlbLogsQueue") && maximum != Some(7) {
+                problems.push(format!(
+                    "{id} event {name}: MaximumConcurrency does not come from AlbLogsMaxConcurrency"
+                ));
+            }
+        }
+    }
+    for (id, _) in d.of_type("AWS::Lambda::EventSourceMapping") {
+        if whole(&d.properties(id)["ScalingConfig"]["MaximumConcurrency"]).is_none() {
+            problems.push(format!("{id}: no MaximumConcurrency"));
+        }
+    }
+    if sources == 0 {
+        problems.push("no SQS event source found: nothing to check".into());
+    }
+    problems
+}
+
+/// Every EventBridge rule target has a retry policy and a dead-letter queue whose policy admits
+/// that rule.
+pub fn eventbridge_targets(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(d) = deployment_or_problem(template, &[], TEST_REGION, &mut problems) else {
+        return problems;
+    };
+    for (id, rule) in d.of_type("AWS::Events::Rule") {
+        let p = &rule["Properties"];
+        let mut sources = vec![format!("getatt:{id}.Arn")];
+        if let Some(name) = p["Name"].as_str() {
+            sources.push(format!(
+                "arn:aws:events:{TEST_REGION}:{TEST_ACCOUNT_ID}:rule/{name}"
+            ));
+        }
+        let targets = list(&p["Targets"]);
+        if targets.is_empty() {
+            problems.push(format!("{id}: no targets"));
+        }
+        for target in targets {
+            let name = format!("{id} target {}", target["Id"]);
+            let retry = &target["RetryPolicy"];
+            if whole(&retry["MaximumRetryAttempts"]).is_none()
+                || whole(&retry["MaximumEventAgeInSeconds"]).is_none()
+            {
+                problems.push(format!("{name}: no RetryPolicy (attempts and event age)"));
+            }
+            match arn_of(&target["DeadLetterConfig"]["Arn"]) {
+                None => problems.push(format!("{name}: no DeadLetterConfig")),
+                Some(queue) if !d.queue_admits(queue, "events.amazonaws.com", &sources) => problems
+                    .push(format!(
+                        "{name}: {queue}'s policy does not admit the rule's dead letters"
+                    )),
+                Some(_) => {}
+            }
+        }
+    }
+    problems
+}
+
+/// The created log bucket denies any request without TLS and admits ELB's log delivery: the
+/// service principal everywhere, and the Region's ELB account where AWS lists one.
+pub fn log_bucket_policy(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for region in [TEST_REGION, NEWER_REGION] {
+        problems.extend(
+            log_bucket_policy_in(template, region)
+                .into_iter()
+                .map(|p| format!("{region}: {p}")),
+        );
+    }
+    problems
+}
+
+/// [`log_bucket_policy`] in one Region.
+pub fn log_bucket_policy_in(template: &Value, region: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let overrides = [
+        ("CreateLogBucket", string("true")),
+        ("LogPrefix", string("elb/")),
+    ];
+    let Some(d) = deployment_or_problem(template, &overrides, region, &mut problems) else {
+        return problems;
+    };
+    let bucket = "arn:aws:s3:::test-logbucketname";
+    let logs = format!("{bucket}/elb/AWSLogs/{TEST_ACCOUNT_ID}/*");
+    let Some((_, policy)) = d
+        .of_type("AWS::S3::BucketPolicy")
+        .find(|(_, p)| p["Properties"]["Bucket"] == "ref:LogBucket")
+    else {
+        return vec!["no bucket policy on LogBucket".into()];
+    };
+    let statements = statements(&policy["Properties"]["PolicyDocument"]);
+    let denies_plain_http = statements.iter().any(|s| {
+        let resources = strings(&s["Resource"]);
+        s["Effect"] == "Deny"
+            && (s["Principal"] == "*" || s["Principal"]["AWS"] == "*")
+            && strings(&s["Action"]).iter().any(|a| a == "s3:*")
+            && resources.iter().any(|r| r == bucket)
+            && resources.iter().any(|r| *r == format!("{bucket}/*"))
+            && matches!(
+                &s["Condition"]["Bool"]["aws:SecureTransport"],
+                Json::String(v) if v == "false"
+            )
+    });
+    if !denies_plain_http {
+        problems.push("no statement denies s3:* on the bucket and its objects without TLS".into());
+    }
+    let writers: Vec<&Json> = statements
+        .iter()
+        .filter(|s| {
+            s["Effect"] == "Allow"
+                && strings(&s["Action"]) == ["s3:PutObject"]
+                && strings(&s["Resource"]) == [logs.clone()]
+        })
+        .map(|s| &s["Principal"])
+        .collect();
+    let service = json!({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"});
+    if !writers.contains(&&service) {
+        problems.push(format!("the log delivery service may not write {logs}"));
+    }
+    let account = ELB_LOG_DELIVERY_ACCOUNTS.iter().find(|(r, _)| *r == region);
+    let accounts: Vec<&Json> = writers
+        .iter()
+        .filter(|p| !p["AWS"].is_null())
+        .copied()
+        .collect();
+    match account {
+        Some((_, id)) => {
+            let principal = json!({"AWS": format!("arn:aws:iam::{id}:root")});
+            if accounts != [&principal] {
+                problems.push(format!(
+                    "ELB account {id} of {region} may not write {logs} (writers {accounts:?})"
+                ));
+            }
+        }
+        None if !accounts.is_empty() => {
+            problems.push(format!(
+                "{region} has no ELB account, yet {accounts:?} may write"
+            ));
+        }
+        None => {}
+    }
+    problems
+}
+
+/// The alarms topic is encrypted with a key of the stack that CloudWatch may use (by default),
+/// or not at all; never with an AWS managed key (`alias/aws/sns`: alarm actions cannot use it).
+pub fn alarms_topic_encryption(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(d) = deployment_or_problem(template, &[], TEST_REGION, &mut problems) else {
+        return problems;
+    };
+    let topic = d.properties("AlarmsTopic");
+    if topic.is_null() {
+        return vec!["no AlarmsTopic".into()];
+    }
+    let key = &topic["KmsMasterKeyId"];
+    let Some(key_id) = arn_of(key).or_else(|| key.as_str().and_then(|k| k.strip_prefix("ref:")))
+    else {
+        return vec![format!(
+            "AlarmsTopic is encrypted with {key}, not a key of the stack"
+        )];
+    };
+    let key = d.properties(key_id);
+    if key.is_null() {
+        problems.push(format!("{key_id} is not a resource of the stack"));
+    }
+    if key["EnableKeyRotation"] != true {
+        problems.push(format!("{key_id} does not rotate"));
+    }
+    let policy = statements(&key["KeyPolicy"]);
+    let allows = |principal: &Json, actions: &[&str]| {
+        policy.iter().any(|s| {
+            let granted = strings(&s["Action"]);
+            s["Effect"] == "Allow"
+                && list(&s["Principal"]["Service"])
+                    .into_iter()
+                    .chain(list(&s["Principal"]["AWS"]))
+                    .any(|p| p == principal)
+                && actions.iter().all(|a| granted.iter().any(|g| g == a))
+                && s["Condition"].is_null()
+        })
+    };
+    if !allows(
+        &json!("cloudwatch.amazonaws.com"),
+        &["kms:GenerateDataKey", "kms:Decrypt"],
+    ) {
+        problems.push(format!(
+            "{key_id}: CloudWatch may not use the key (GenerateDataKey, Decrypt)"
+        ));
+    }
+    let root = json!(format!("arn:aws:iam::{TEST_ACCOUNT_ID}:root"));
+    if !allows(
+        &root,
+        &[
+            "kms:PutKeyPolicy",
+            "kms:DescribeKey",
+            "kms:ScheduleKeyDeletion",
+        ],
+    ) {
+        problems.push(format!("{key_id}: the account cannot administer the key"));
+    }
+    // Without encryption: neither key nor KmsMasterKeyId.
+    let overrides = [("AlarmsTopicEncryption", string("none"))];
+    if let Some(plain) = deployment_or_problem(template, &overrides, TEST_REGION, &mut problems)
+        && (!plain.properties("AlarmsTopic")["KmsMasterKeyId"].is_null()
+            || plain.of_type("AWS::KMS::Key").next().is_some())
+    {
+        problems.push("AlarmsTopicEncryption=none still encrypts the topic".into());
+    }
+    problems
+}
+
+/// Every statement of a function on the state table is limited to the partition keys with the
+/// function's prefixes (`dynamodb:LeadingKeys`), and never allows `Scan` (which ignores them);
+/// only the functions named in `prefixes` touch the table.
+pub fn state_table_leading_keys(template: &Value, prefixes: &[(&str, &[&str])]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(d) = deployment_or_problem(template, &[], TEST_REGION, &mut problems) else {
+        return problems;
+    };
+    for (id, function) in d.of_type("AWS::Serverless::Function") {
+        let expected = prefixes
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map(|(_, p)| p.iter().map(|p| format!("{p}*")).collect::<BTreeSet<_>>());
+        let mut on_table = 0;
+        for statement in function_statements(&function["Properties"]) {
+            if !strings(&statement["Resource"])
+                .iter()
+                .any(|r| r.contains("StateTable"))
+            {
+                continue;
+            }
+            on_table += 1;
+            let Some(expected) = &expected else {
+                problems.push(format!(
+                    "{id} may use the state table, but has no key prefixes"
+                ));
+                continue;
+            };
+            let keys: BTreeSet<String> =
+                strings(&statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+                    .into_iter()
+                    .collect();
+            if &keys != expected {
+                problems.push(format!(
+                    "{id} {}: LeadingKeys {keys:?}, not {expected:?}",
+                    statement["Sid"]
+                ));
+            }
+            if strings(&statement["Action"])
+                .iter()
+                .any(|a| a == "dynamodb:Scan")
+            {
+                problems.push(format!("{id}: dynamodb:Scan ignores LeadingKeys"));
+            }
+        }
+        if expected.is_some() && on_table == 0 {
+            problems.push(format!("{id} has no statement on the state table"));
+        }
+    }
+    problems
+}
+
+/// The failed assertions of the template's `Rules` for these parameter values (CloudFormation
+/// refuses such a deployment before it creates anything), as `rule: description`.
+pub fn rule_failures(
+    template: &Value,
+    overrides: &[(&str, ParameterValue)],
+) -> Result<Vec<String>, ResolveError> {
+    let resolver = deployment_resolver(template, overrides)?;
+    let mut failures = Vec::new();
+    let rules = template.get("Rules").and_then(Value::as_mapping);
+    for (name, rule) in rules.into_iter().flatten() {
+        let applies = match rule.get("RuleCondition") {
+            Some(condition) => resolver.holds(condition)?,
+            None => true,
+        };
+        let assertions = rule.get("Assertions").and_then(Value::as_sequence);
+        for assertion in assertions.into_iter().flatten().filter(|_| applies) {
+            if !resolver.holds(&assertion["Assert"])? {
+                let description = assertion.get("AssertDescription").and_then(Value::as_str);
+                failures.push(format!(
+                    "{}: {}",
+                    name.as_str().unwrap_or("?"),
+                    description.unwrap_or("")
+                ));
+            }
+        }
+    }
+    Ok(failures)
+}
+
+/// Deploy-time rejection: `SearchAuth=sigv4` without `SearchDomainArn` fails a rule, and the
+/// search endpoint must be https (the parameter's pattern).
+pub fn deploy_time_rules(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let endpoint = (
+        "SearchEndpoint",
+        string("https://search-logs-abc.eu-west-1.es.amazonaws.com"),
+    );
+    let errors = ("ErrorsBucketName", string("test-errors"));
+    let domain = (
+        "SearchDomainArn",
+        string("arn:aws:es:eu-west-1:123456789012:domain/logs"),
+    );
+    let sigv4 = ("SearchAuth", string("sigv4"));
+    let cases: [(&str, Overrides, bool); 5] = [
+        (
+            "sigv4 without a domain ARN",
+            vec![endpoint.clone(), errors.clone(), sigv4.clone()],
+            false,
+        ),
+        (
+            "sigv4 with a domain ARN",
+            vec![endpoint.clone(), errors.clone(), sigv4, domain],
+            true,
+        ),
+        (
+            "basic without a domain ARN",
+            vec![endpoint, errors, ("SearchAuth", string("basic"))],
+            true,
+        ),
+        (
+            "no search, sigv4 (the default), a table output",
+            vec![("OutputBucketName", string("test-output"))],
+            true,
+        ),
+        (
+            "no search, no table output: the logs would go nowhere",
+            vec![],
+            false,
+        ),
+    ];
+    for (case, overrides, accepted) in cases {
+        match rule_failures(template, &overrides) {
+            Ok(failures) if failures.is_empty() != accepted => problems.push(format!(
+                "{case}: {} (rule failures {failures:?})",
+                if accepted { "refused" } else { "accepted" }
+            )),
+            Ok(_) => {}
+            Err(error) => problems.push(format!("{case}: the rules do not evaluate: {error}")),
+        }
+    }
+    let pattern = template
+        .get("Parameters")
+        .and_then(|p| p.get("SearchEndpoint"))
+        .and_then(|p| p.get("AllowedPattern"))
+        .and_then(Value::as_str);
+    if pattern != Some(HTTPS_ENDPOINT_PATTERN) {
+        problems.push(format!(
+            "SearchEndpoint's AllowedPattern is {pattern:?}, not {HTTPS_ENDPOINT_PATTERN:?}"
+        ));
+    }
+    problems
+}
+
+/// The public edge: only the Alertmanager receiver has a Function URL, with reserved concurrency
+/// of its own (`ReceiverConcurrency`) and only the grants it needs; slack-fanout neither serves
+/// the URL nor reads the token.
+pub fn public_edge(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let overrides = [("ReceiverConcurrency", string("3"))];
+    let Some(d) = deployment_or_problem(template, &overrides, TEST_REGION, &mut problems) else {
+        return problems;
+    };
+    let with_url: Vec<&str> = d
+        .of_type("AWS::Serverless::Function")
+        .filter(|(_, f)| !f["Properties"]["FunctionUrlConfig"].is_null())
+        .map(|(id, _)| id)
+        .collect();
+    if with_url != [RECEIVER] {
+        problems.push(format!(
+            "functions with a Function URL: {with_url:?}, not [{RECEIVER}]"
+        ));
+    }
+    let Some(receiver) = d.resources.get(RECEIVER) else {
+        problems.push(format!("no {RECEIVER}"));
+        return problems;
+    };
+    let p = &receiver["Properties"];
+    if receiver["Metadata"]["BuildProperties"]["Binary"] != "alertmanager-receiver" {
+        problems.push(format!("{RECEIVER} does not build alertmanager-receiver"));
+    }
+    if p["FunctionUrlConfig"]["AuthType"] != "NONE" {
+        problems.push(format!(
+            "{RECEIVER}: AuthType is not NONE (Alertmanager cannot sign SigV4)"
+        ));
+    }
+    if whole(&p["ReservedConcurrentExecutions"]) != Some(3) {
+        problems.push(format!(
+            "{RECEIVER}: reserved concurrency is not ReceiverConcurrency"
+        ));
+    }
+    let token = format!(
+        "arn:aws:ssm:{TEST_REGION}:{TEST_ACCOUNT_ID}:parameter/fleetwatch/alertmanager/token"
+    );
+    let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for statement in function_statements(p) {
+        for action in strings(&statement["Action"]) {
+            grants
+                .entry(action)
+                .or_default()
+                .extend(strings(&statement["Resource"]));
+        }
+    }
+    let expected = BTreeMap::from([
+        (
+            "ssm:GetParameter".to_string(),
+            BTreeSet::from([token.clone()]),
+        ),
+        (
+            "sqs:SendMessage".to_string(),
+            BTreeSet::from([
+                "getatt:AlertsQueue.Arn".to_string(),
+                "getatt:AlertsDeadLetterQueue.Arn".to_string(),
+            ]),
+        ),
+    ]);
+    if grants != expected {
+        problems.push(format!("{RECEIVER} grants {grants:?}, not {expected:?}"));
+    }
+    let fanout = d.properties("SlackFanoutFunction");
+    if !fanout["Environment"]["Variables"]["FLEETWATCH_WEBHOOK_TOKEN_PARAMETER"].is_null() {
+        problems.push("SlackFanoutFunction still gets the webhook token parameter".into());
+    }
+    let reads_token = function_statements(fanout)
+        .iter()
+        .any(|s| strings(&s["Resource"]).contains(&token));
+    if reads_token {
+        problems.push("SlackFanoutFunction may still read the webhook token".into());
+    }
+    let url = &d
+        .outputs
+        .get("AlertmanagerWebhookUrl")
+        .map_or(Json::Null, |o| o["Value"].clone());
+    if url != &json!(format!("getatt:{RECEIVER}Url.FunctionUrl")) {
+        problems.push(format!(
+            "output AlertmanagerWebhookUrl is {url}, not the receiver's URL"
+        ));
+    }
+    problems
+}
+
+/// alb-logs may list the log bucket under the logs' prefix only (then a deleted object answers
+/// 404 NoSuchKey instead of 403), and nothing else may list it.
+pub fn alb_logs_list_bucket(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let overrides = [("LogPrefix", string("elb/"))];
+    let Some(d) = deployment_or_problem(template, &overrides, TEST_REGION, &mut problems) else {
+        return problems;
+    };
+    let mut listing = Vec::new();
+    for (id, function) in d.of_type("AWS::Serverless::Function") {
+        for statement in function_statements(&function["Properties"]) {
+            if strings(&statement["Action"])
+                .iter()
+                .any(|a| a == "s3:ListBucket")
+            {
+                listing.push((id, statement));
+            }
+        }
+    }
+    let expected = json!({
+        "Resource": "arn:aws:s3:::test-logbucketname",
+        "Condition": {"StringLike": {"s3:prefix": "elb/AWSLogs/*"}},
+    });
+    match listing.as_slice() {
+        [("AlbLogsFunction", statement)] => {
+            let got =
+                json!({"Resource": statement["Resource"], "Condition": statement["Condition"]});
+            if got != expected {
+                problems.push(format!("AlbLogsFunction lists {got}, not {expected}"));
+            }
+        }
+        other => problems.push(format!(
+            "s3:ListBucket granted to {:?}, not to AlbLogsFunction alone",
+            other.iter().map(|(id, _)| *id).collect::<Vec<_>>()
+        )),
+    }
+    problems
+}
+
+/// Every guardrail of issue 11 that needs nothing but the template, by name.
+pub fn guardrails(
+    template: &Value,
+    state_table_prefixes: &[(&str, &[&str])],
+) -> Vec<(&'static str, Vec<String>)> {
+    vec![
+        ("log groups", log_groups(template)),
+        ("dead-letter alarms", dead_letter_alarms(template)),
+        (
+            "SQS event source concurrency",
+            sqs_event_source_concurrency(template),
+        ),
+        ("EventBridge targets", eventbridge_targets(template)),
+        ("log bucket policy", log_bucket_policy(template)),
+        ("alarms topic encryption", alarms_topic_encryption(template)),
+        (
+            "state table leading keys",
+            state_table_leading_keys(template, state_table_prefixes),
+        ),
+        ("deploy-time rules", deploy_time_rules(template)),
+        ("public edge", public_edge(template)),
+        ("alb-logs ListBucket", alb_logs_list_bucket(template)),
+    ]
 }
 
 #[cfg(test)]
@@ -806,6 +1757,125 @@ Resources:
             Err(ResolveError::Unsupported("Fn::Base64".into()))
         );
         assert!(Resolver::new(&template, &[("Nope", ParameterValue::String("x".into()))]).is_err());
+    }
+
+    const MAPPED: &str = r#"
+Parameters:
+  Auth:
+    Type: String
+    Default: sigv4
+  Arn:
+    Type: String
+    Default: ""
+Mappings:
+  Accounts:
+    eu-west-1: { Account: "156460612806" }
+Conditions:
+  Mapped: !Equals [!Ref AWS::Region, eu-west-1]
+Rules:
+  NeedsArn:
+    RuleCondition: !Equals [!Ref Auth, sigv4]
+    Assertions:
+      - Assert: !Not [!Equals [!Ref Arn, ""]]
+        AssertDescription: sigv4 needs Arn
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Principal: !If
+        - Mapped
+        - !Sub ["arn:${AWS::Partition}:iam::${Id}:root", { Id: !FindInMap [Accounts, !Ref AWS::Region, Account] }]
+        - !Ref AWS::NoValue
+      Region: !Ref AWS::Region
+"#;
+
+    #[test]
+    fn the_resolver_looks_up_mappings_in_the_chosen_region() {
+        let template: Value = serde_yaml_ng::from_str(MAPPED).unwrap();
+        let properties = |region: &str| {
+            let resolver = Resolver::new(&template, &[]).unwrap().in_region(region);
+            resolver
+                .resolve(&template["Resources"]["Fn"]["Properties"])
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(
+            properties(TEST_REGION),
+            serde_json::json!({"Principal": "arn:aws:iam::156460612806:root", "Region": "eu-west-1"})
+        );
+        // Not mapped: the untaken branch is never looked up.
+        assert_eq!(
+            properties("eu-south-2"),
+            serde_json::json!({"Region": "eu-south-2"})
+        );
+        let missing: Value =
+            serde_yaml_ng::from_str("!FindInMap [Accounts, us-east-1, Account]").unwrap();
+        assert!(
+            Resolver::new(&template, &[])
+                .unwrap()
+                .resolve(&missing)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn template_rules_are_evaluated_for_the_parameter_values() {
+        let template: Value = serde_yaml_ng::from_str(MAPPED).unwrap();
+        let string = |v: &str| ParameterValue::String(v.into());
+        assert_eq!(
+            rule_failures(&template, &[]).unwrap(),
+            vec!["NeedsArn: sigv4 needs Arn".to_string()]
+        );
+        assert!(
+            rule_failures(&template, &[("Arn", string("arn"))])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            rule_failures(&template, &[("Auth", string("basic"))])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_deployment_merges_globals_and_drops_resources_whose_condition_fails() {
+        let template: Value = serde_yaml_ng::from_str(
+            r#"
+Parameters:
+  Create: { Type: String, Default: "false" }
+Conditions:
+  Create: !Equals [!Ref Create, "true"]
+Globals:
+  Function:
+    LoggingConfig: { LogFormat: JSON }
+    Environment: { Variables: { A: a } }
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Condition: Create
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      LoggingConfig: { LogGroup: !Ref Group }
+      Environment: { Variables: { B: b } }
+  Group:
+    Type: AWS::Logs::LogGroup
+"#,
+        )
+        .unwrap();
+        let d = Deployment::of(&template, &[], TEST_REGION).unwrap();
+        assert!(!d.resources.contains_key("Bucket"));
+        assert_eq!(
+            d.properties("Fn"),
+            &serde_json::json!({
+                "LoggingConfig": {"LogFormat": "JSON", "LogGroup": "ref:Group"},
+                "Environment": {"Variables": {"A": "a", "B": "b"}},
+            })
+        );
+        let created = ParameterValue::String("true".into());
+        let d = Deployment::of(&template, &[("Create", created)], TEST_REGION).unwrap();
+        assert!(d.resources.contains_key("Bucket"));
     }
 
     #[test]
