@@ -20,7 +20,7 @@ DEMO_OUT := target/demo
 help:
 	@echo "make demo          the whole story on the samples in events/, locally: ALB report, Slack messages, capacity simulation (no AWS account)"
 	@echo "make setup         install the pinned test tools into $(VENV) and the arm64 Rust target"
-	@echo "make test          setup, fmt check, clippy, all tests, sam validate --lint, arm64 release build"
+	@echo "make test          setup, fmt check, clippy, all tests, sam validate --lint, arm64 release build, cargo lambda deploy --dry"
 	@echo "make lambda-build  cargo lambda build --release --arm64 of every function in template.yaml"
 
 # The functions' code through the CLI, on the samples: the ALB report (documents, Parquet and dead
@@ -58,6 +58,7 @@ test: setup
 		scripts/cargo-test-summary cargo test --workspace --locked $(WITH_CLI_AWS)
 	scripts/step "template (sam validate --lint)" sam validate --lint --template template.yaml
 	scripts/step "arm64 release build (cargo lambda)" $(MAKE) --no-print-directory lambda-build
+	scripts/step "cargo lambda deploy --dry (every function)" scripts/deploy-dry
 	@echo; echo "Steps:"; cat "$(STEPS_LOG)"
 	@cat "$${TMPDIR:-/tmp}/fleetwatch-test-summary"
 
