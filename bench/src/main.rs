@@ -1,4 +1,5 @@
-//! Throughput and peak memory of the alb-logs parser, with its baselines measured in the same run.
+//! Throughput and peak memory of the alb-logs parser, with its baselines measured in the same run,
+//! and of the whole per-object pass with every output on (rows f..f5, src/pass.rs).
 //!
 //! `cargo run --release -- [--lines N] [--reps N] [--cpu N] [--gigabyte]` (see README.md).
 //!
@@ -6,6 +7,7 @@
 //! log, MB = 10^6 bytes. Each row is repeated `--reps` times; the best run is the headline (the run
 //! least disturbed by the other tenants of a shared machine) and the median is printed beside it.
 
+mod pass;
 mod synth;
 
 /// The gzip reader `lines` uses (libdeflate whole members, flate2 streaming beyond the limits).
@@ -51,6 +53,7 @@ struct Args {
     cpu: Option<usize>,
     gigabyte: bool,
     rss_probe: Option<u64>,
+    rss_probe_pass: Option<u64>,
     only: Option<String>,
 }
 
@@ -61,6 +64,7 @@ fn parse_args() -> Args {
         cpu: None,
         gigabyte: false,
         rss_probe: None,
+        rss_probe_pass: None,
         only: None,
     };
     let mut it = std::env::args().skip(1);
@@ -76,6 +80,7 @@ fn parse_args() -> Args {
             "--cpu" => args.cpu = Some(value() as usize),
             "--gigabyte" => args.gigabyte = true,
             "--rss-probe" => args.rss_probe = Some(value()),
+            "--rss-probe-pass" => args.rss_probe_pass = Some(value()),
             // Run only the rows whose label starts with this (e.g. `b2`), for profiling.
             "--only" => args.only = Some(it.next().expect("--only needs a row label")),
             "-h" | "--help" => {
@@ -94,6 +99,10 @@ fn main() {
     let args = parse_args();
     if let Some(bytes) = args.rss_probe {
         rss_probe(bytes);
+        return;
+    }
+    if let Some(bytes) = args.rss_probe_pass {
+        rss_probe_pass(bytes);
         return;
     }
     let online = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -232,6 +241,91 @@ fn main() {
         },
     );
 
+    // (f) The real per-object pass, every output on: `Pipeline::process` of fleetwatch-alb-logs
+    // on the object held in memory (`MemoryObjectSource`), ECS documents framed as `_bulk`
+    // action lines with their ids in a body flushed every 5 MiB (`pass::BulkBody`, what
+    // `BulkIndexer::add` builds), the Parquet table written to the work directory, dead letters,
+    // statistics and the threshold evaluation; the files "stored" by reading their size.
+    // f1..f3 turn the outputs on one by one (their differences are each output's cost); f4 is
+    // f on the same lines with every 100th cut short (dead letters written).
+    let pass_row = pass::PassRow::new();
+    let source = pass::memory_source(&gz);
+    let object = pass::object_ref(Some(gz.len() as u64));
+    for (name, outputs) in [
+        (
+            "f  pass, every output (Pipeline::process)",
+            pass::Outputs::Every,
+        ),
+        (
+            "f1 pass: statistics only (no search, no table)",
+            pass::Outputs::StatsOnly,
+        ),
+        (
+            "f2 pass: + ECS documents and ids (dropped)",
+            pass::Outputs::Documents,
+        ),
+        ("f3 pass: + _bulk body (no Parquet)", pass::Outputs::Bulk),
+    ] {
+        table.run(name, args.reps, || {
+            let bulk = pass::BulkBody::new();
+            let store = pass::SizeOnlyStore::default();
+            let report = pass_row.run(&source, &object, outputs, &bulk, &store);
+            assert_eq!(report.stats.lines as usize, lines.len());
+            assert!(report.corrupt.is_none());
+            pass::note(&report, &bulk, &store, outputs)
+        });
+    }
+    if args
+        .only
+        .as_deref()
+        .is_none_or(|only| "f4".starts_with(only))
+    {
+        let (bad_plain, bad_lines) = with_bad_lines(&lines, 100);
+        let bad_gz = gzip_members(&bad_plain, MEMBER, Compression::default());
+        let bad_source = pass::memory_source(&bad_gz);
+        let bad_object = pass::object_ref(Some(bad_gz.len() as u64));
+        table.run(
+            "f4 f with 1% of lines cut (dead letters)",
+            args.reps,
+            || {
+                let bulk = pass::BulkBody::new();
+                let store = pass::SizeOnlyStore::default();
+                let report = pass_row.run(
+                    &bad_source,
+                    &bad_object,
+                    pass::Outputs::Every,
+                    &bulk,
+                    &store,
+                );
+                assert_eq!(report.stats.failed, bad_lines);
+                pass::note(&report, &bulk, &store, pass::Outputs::Every)
+            },
+        );
+    }
+
+    // (f5) f with one proposed change to fleetwatch-search's `BulkIndexer` (not what it does
+    // today): the action line written without `json!` (the same bytes) and the body's buffer
+    // kept between requests.
+    if args
+        .only
+        .as_deref()
+        .is_none_or(|only| "f5".starts_with(only))
+    {
+        pass::check_direct_action_line();
+        table.run(
+            "f5 f, _bulk action line written directly",
+            args.reps,
+            || {
+                let bulk = pass::BulkBody::direct();
+                let store = pass::SizeOnlyStore::default();
+                let report = pass_row.run(&source, &object, pass::Outputs::Every, &bulk, &store);
+                assert_eq!(report.stats.lines as usize, lines.len());
+                pass::note(&report, &bulk, &store, pass::Outputs::Every)
+            },
+        );
+    }
+    drop(source);
+
     // (d) Vector's parser, through the VRL runtime as Vector's remap transform runs it.
     let vrl = Vrl::new(VRL_PROGRAM);
     table.run(
@@ -310,6 +404,26 @@ fn main() {
         "  end-to-end / gunzip ceiling  = {:.0}%",
         100.0 * gunzip / e2e
     );
+    let every_best = table.best("f ");
+    let every_median = table.median("f ");
+    let gunzip_median = table.median("a ");
+    let mbs_of = |secs: f64| plain.len() as f64 / secs / 1e6;
+    println!(
+        "  every output (f) / gunzip ceiling (a) = {:.2}x (medians: {:.0} / {:.0} MB/s; best runs {:.2}x)",
+        gunzip_median / every_median,
+        mbs_of(every_median),
+        mbs_of(gunzip_median),
+        gunzip / every_best
+    );
+    println!(
+        "  NDJSON only (c) / gunzip ceiling (a)  = {:.2}x (medians)",
+        gunzip_median / table.median("c ")
+    );
+    println!(
+        "  1024 MB arm64 Lambda (0.58 vCPU, assuming a Graviton core as fast as this one): every output ~{:.0} MB/s, ceiling ~{:.0} MB/s",
+        0.58 * mbs_of(every_median),
+        0.58 * mbs_of(gunzip_median)
+    );
     println!("\ntargets:");
     let mbs = |secs: f64| plain.len() as f64 / secs / 1e6;
     verdict(
@@ -339,28 +453,34 @@ fn main() {
         sizes.push(1_000_000_000);
     }
     let mut peaks = Vec::new();
-    for bytes in sizes {
-        let exe = std::env::current_exe().unwrap();
-        let output = std::process::Command::new(exe)
-            .args(["--rss-probe", &bytes.to_string()])
-            .output()
-            .expect("run the RSS probe");
-        let text = String::from_utf8_lossy(&output.stdout);
-        print!("  {text}");
-        if !output.status.success() {
-            println!(
-                "  probe failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        if let Some(kb) = text
-            .split("VmHWM ")
-            .nth(1)
-            .and_then(|s| s.split(' ').next())
-            .and_then(|s| s.parse::<u64>().ok())
-        {
+    for &bytes in &sizes {
+        if let Some(kb) = run_probe("--rss-probe", bytes, &[]) {
             peaks.push(kb);
         }
+    }
+    println!(
+        "peak RSS of the per-object pass, every output (Pipeline::process, _bulk body, Parquet row groups; each in a fresh process):"
+    );
+    let mut pass_peaks = Vec::new();
+    for &bytes in &sizes {
+        if let Some(kb) = run_probe("--rss-probe-pass", bytes, &[]) {
+            pass_peaks.push(kb);
+        }
+    }
+    println!("the same without the Parquet table (FLEETWATCH_BENCH_OUTPUTS=bulk):");
+    for &bytes in &sizes {
+        run_probe(
+            "--rss-probe-pass",
+            bytes,
+            &[("FLEETWATCH_BENCH_OUTPUTS", "bulk")],
+        );
+    }
+    if let Some(&max) = pass_peaks.iter().max() {
+        verdict(
+            "pass, every output: peak RSS < 128 MB",
+            max < 128 * 1024,
+            format!("max VmHWM {:.1} MB", max as f64 / 1024.0),
+        );
     }
     if let Some(&max) = peaks.iter().max() {
         verdict(
@@ -377,6 +497,45 @@ fn main() {
             ),
         );
     }
+}
+
+/// Runs a probe in a fresh process; prints its line and returns its VmHWM in kB.
+fn run_probe(flag: &str, bytes: u64, env: &[(&str, &str)]) -> Option<u64> {
+    let exe = std::env::current_exe().unwrap();
+    let output = std::process::Command::new(exe)
+        .args([flag, &bytes.to_string()])
+        .envs(env.iter().copied())
+        .output()
+        .expect("run the RSS probe");
+    let text = String::from_utf8_lossy(&output.stdout);
+    print!("  {text}");
+    if !output.status.success() {
+        println!(
+            "  probe failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    text.split("VmHWM ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse::<u64>().ok())
+}
+
+/// The same lines with every `every`-th one cut to its first 40 bytes (inside the load
+/// balancer's name: too few fields, a dead letter); the text and the number of lines cut.
+fn with_bad_lines(lines: &[&[u8]], every: usize) -> (Vec<u8>, u64) {
+    let mut out = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    let mut cut = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if i % every == every - 1 {
+            out.extend_from_slice(&line[..line.len().min(40)]);
+            cut += 1;
+        } else {
+            out.extend_from_slice(line);
+        }
+        out.push(b'\n');
+    }
+    (out, cut)
 }
 
 fn verdict(target: &str, met: bool, got: String) {
@@ -533,6 +692,14 @@ impl Table {
             .best
     }
 
+    fn median(&self, prefix: &str) -> f64 {
+        self.rows
+            .iter()
+            .find(|r| r.name.starts_with(prefix))
+            .unwrap()
+            .median
+    }
+
     fn print(&self) {
         println!("\n| row | MB/s (best) | MB/s (median) | lines/s (best) | notes |");
         println!("|---|---:|---:|---:|---|");
@@ -669,34 +836,7 @@ impl Vrl {
 /// and gzips them (a new member every 8 MB, or `FLEETWATCH_BENCH_MEMBER_MB`) into a pipe; this
 /// thread reads the pipe as the Lambda reads the S3 body. Prints VmHWM (peak RSS) at the end.
 fn rss_probe(bytes: u64) {
-    let member_bytes: u64 = std::env::var("FLEETWATCH_BENCH_MEMBER_MB")
-        .ok()
-        .and_then(|mb| mb.parse::<u64>().ok())
-        .map_or(8 << 20, |mb| mb << 20);
-    let (reader, writer) = std::io::pipe().expect("pipe");
-    let producer = std::thread::spawn(move || {
-        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, writer);
-        let mut rng = synth::Rng::new(7);
-        let mut line = Vec::with_capacity(4096);
-        let (mut produced, mut i) = (0u64, 0u64);
-        while produced < bytes {
-            let mut enc = GzEncoder::new(&mut writer, Compression::fast());
-            let mut member = 0u64;
-            while member < member_bytes && produced < bytes {
-                line.clear();
-                synth::line(&mut rng, i, &mut line);
-                line.push(b'\n');
-                enc.write_all(&line).unwrap();
-                member += line.len() as u64;
-                produced += line.len() as u64;
-                i += 1;
-            }
-            enc.finish().unwrap();
-        }
-        writer.flush().unwrap();
-        (produced, i)
-    });
-
+    let (reader, producer) = spawn_producer(bytes);
     let start = Instant::now();
     let mut out = Vec::with_capacity(BATCH + 64 * 1024);
     let (mut failed, mut written) = (0u64, 0u64);
@@ -737,5 +877,81 @@ fn rss_probe(bytes: u64) {
         elapsed.as_secs_f64(),
         field("VmHWM:"),
         field("VmHWM:").parse::<f64>().unwrap_or(0.0) / 1024.0
+    );
+}
+
+/// A writer thread that generates `bytes` of log and gzips it into a pipe (a new member every
+/// 8 MB, or `FLEETWATCH_BENCH_MEMBER_MB`); it returns the bytes and lines it produced.
+fn spawn_producer(bytes: u64) -> (std::io::PipeReader, std::thread::JoinHandle<(u64, u64)>) {
+    let member_bytes: u64 = std::env::var("FLEETWATCH_BENCH_MEMBER_MB")
+        .ok()
+        .and_then(|mb| mb.parse::<u64>().ok())
+        .map_or(8 << 20, |mb| mb << 20);
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    let producer = std::thread::spawn(move || {
+        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, writer);
+        let mut rng = synth::Rng::new(7);
+        let mut line = Vec::with_capacity(4096);
+        let (mut produced, mut i) = (0u64, 0u64);
+        while produced < bytes {
+            let mut enc = GzEncoder::new(&mut writer, Compression::fast());
+            let mut member = 0u64;
+            while member < member_bytes && produced < bytes {
+                line.clear();
+                synth::line(&mut rng, i, &mut line);
+                line.push(b'\n');
+                enc.write_all(&line).unwrap();
+                member += line.len() as u64;
+                produced += line.len() as u64;
+                i += 1;
+            }
+            enc.finish().unwrap();
+        }
+        writer.flush().unwrap();
+        (produced, i)
+    });
+    (reader, producer)
+}
+
+/// One process, one object streamed through the real per-object pass with every output on
+/// (`Pipeline::process` as in row f; the body is the pipe, read through the S3 adapter's buffer
+/// size): the `_bulk` body, the Parquet row groups, the channel's batches and the decompressor's
+/// buffers all count. `FLEETWATCH_BENCH_OUTPUTS=bulk` leaves the table out (row f3's outputs).
+/// Prints VmHWM (peak RSS) at the end.
+fn rss_probe_pass(bytes: u64) {
+    let outputs = match std::env::var("FLEETWATCH_BENCH_OUTPUTS").as_deref() {
+        Ok("bulk") => pass::Outputs::Bulk,
+        Ok("every") | Err(_) => pass::Outputs::Every,
+        Ok(other) => panic!("FLEETWATCH_BENCH_OUTPUTS={other}: every or bulk"),
+    };
+    let (reader, producer) = spawn_producer(bytes);
+    let row = pass::PassRow::new();
+    let source = pass::PipeSource(std::sync::Mutex::new(Some(reader)));
+    let bulk = pass::BulkBody::new();
+    let store = pass::SizeOnlyStore::default();
+    let start = Instant::now();
+    let report = row.run(&source, &pass::object_ref(None), outputs, &bulk, &store);
+    let elapsed = start.elapsed();
+    let (produced, generated_lines) = producer.join().unwrap();
+    assert_eq!(report.stats.lines, generated_lines);
+    assert!(report.corrupt.is_none());
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("?")
+        .to_string();
+    println!(
+        "{:>6.0} MB streamed in {:.1}s: {}, max _bulk body capacity {:.1} MB: VmHWM {} kB ({:.1} MB)",
+        produced as f64 / 1e6,
+        elapsed.as_secs_f64(),
+        pass::note(&report, &bulk, &store, outputs),
+        bulk.totals
+            .max_capacity
+            .load(std::sync::atomic::Ordering::Relaxed) as f64
+            / 1e6,
+        hwm,
+        hwm.parse::<f64>().unwrap_or(0.0) / 1024.0
     );
 }
