@@ -305,16 +305,32 @@ fn causes<'a>(
     std::iter::successors(error.source(), |e| e.source())
 }
 
-/// rustls' error, wherever it sits in the chain (often inside an `io::Error`).
+/// rustls' error, wherever it sits in the chain (often inside an `io::Error`), or a message
+/// in the words rustls uses (a layer between may have boxed it as another type).
 fn tls_error(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(tls) = error.downcast_ref::<rustls::Error>() {
         return Some(tls.to_string());
     }
-    error
+    if let Some(tls) = error
         .downcast_ref::<std::io::Error>()
         .and_then(|io| io.get_ref())
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .map(ToString::to_string)
+    {
+        return Some(tls.to_string());
+    }
+    const RUSTLS_WORDS: [&str; 6] = [
+        "invalid peer certificate",
+        "peer is incompatible",
+        "peer misbehaved",
+        "received fatal alert",
+        "received corrupt message",
+        "peer sent no certificates",
+    ];
+    let message = error.to_string();
+    RUSTLS_WORDS
+        .iter()
+        .any(|words| message.starts_with(words))
+        .then_some(message)
 }
 
 /// The error and its causes on one line, repeats left out.
