@@ -1,10 +1,11 @@
-//! The command tree. Each group (`alb`, `alerts`, later `capacity`, `health`) owns its
+//! The command tree. Each group (`alb`, `alerts`, `health`, later `capacity`) owns its
 //! subcommands in its own module; this file only names the groups.
 
 use clap::{Parser, Subcommand};
 
 use crate::alb::AlbCommand;
 use crate::alerts::AlertsCommand;
+use crate::health::HealthCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +29,9 @@ pub enum Command {
     /// Slack messages, route them, send them.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Health checks (HTTP, TCP, Jenkins) as the health-check function runs them.
+    #[command(subcommand)]
+    Health(HealthCommand),
 }
 
 #[cfg(test)]
