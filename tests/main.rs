@@ -13,6 +13,7 @@ mod ecs_events;
 mod envelopes;
 mod fakes;
 mod fanout_engine;
+mod health_check;
 mod lambda_runtime;
 mod moto_lifecycle;
 mod search_bulk;

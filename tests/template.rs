@@ -18,6 +18,7 @@ use crate::template_rules::{
 };
 use fleetwatch_alb_logs::AlbLogsConfig;
 use fleetwatch_ecs_events::EcsEventsConfig;
+use fleetwatch_health_check::{ConfigSource, HealthCheckConfig};
 use fleetwatch_slack_fanout::{
     DEFAULT_MAX_BODY_BYTES, FanoutConfig, ReceiverConfig, WEBHOOK_TOKEN_PARAMETER,
 };
@@ -422,12 +423,13 @@ fn ecs_events_function_is_wired_to_its_queues_and_dead_letters() {
 
 /// The state table's partition-key prefixes each function writes (a test checks they are the
 /// code's); no other function may touch the table.
-const STATE_TABLE_PREFIXES: [(&str, &[&str]); 2] = [
+const STATE_TABLE_PREFIXES: [(&str, &[&str]); 3] = [
     (
         "SlackFanoutFunction",
         &["delivery#", "thread#", "dedup#", "pace#"],
     ),
     ("EcsEventsFunction", &["ecs-event#"]),
+    ("HealthCheckFunction", &["health#"]),
 ];
 
 /// The template before issue 11's guardrails (main at 92a7502).
@@ -501,6 +503,7 @@ fn environment_contract(template: &Value) -> Vec<String> {
         "SlackFanoutFunction",
         "AlertmanagerReceiverFunction",
         "EcsEventsFunction",
+        "HealthCheckFunction",
     ]);
     if functions != known {
         problems.push(format!("functions {functions:?}, not {known:?}"));
@@ -548,6 +551,19 @@ fn environment_contract(template: &Value) -> Vec<String> {
     if let Err(error) = EcsEventsConfig::from_lookup(|name| ecs.get(name).cloned()) {
         problems.push(format!("ecs-events: {error}"));
     }
+    let health = environment(&d, "HealthCheckFunction");
+    match HealthCheckConfig::from_lookup(|name| health.get(name).cloned()) {
+        Ok(config) => {
+            let expected = ConfigSource::Parameter("/fleetwatch/health/checks".into());
+            if config.source != expected || config.schedule_period.as_secs() != 60 {
+                problems.push(format!(
+                    "health-check reads {:?} every {:?}, not {expected:?} every 60 s",
+                    config.source, config.schedule_period
+                ));
+            }
+        }
+        Err(error) => problems.push(format!("health-check: {error}")),
+    }
     problems
 }
 
@@ -563,7 +579,8 @@ fn every_function_logs_to_its_own_log_group_with_retention() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(groups.len(), 4, "{groups:?}");
+    let functions = d.of_type("AWS::Serverless::Function").count();
+    assert_eq!(groups.len(), functions, "one group each: {groups:?}");
     // 30 days by default.
     for (id, group) in d.of_type("AWS::Logs::LogGroup") {
         assert_eq!(group["Properties"]["RetentionInDays"], "30", "{id}");
@@ -581,6 +598,7 @@ fn every_dead_letter_queue_has_an_alarm_notifying_the_alarms_topic() {
             "AlbLogsDeadLetterQueue".to_string(),
             "AlertsDeadLetterQueue".to_string(),
             "EcsEventsDeadLetterQueue".to_string(),
+            "HealthCheckDeadLetterQueue".to_string(),
         ])
     );
 }
@@ -705,6 +723,7 @@ fn state_table_access_is_limited_to_each_functions_key_prefixes() {
     for (function, prefixes) in STATE_TABLE_PREFIXES {
         let source = match function {
             "SlackFanoutFunction" => "shared/slack-fanout/src",
+            "HealthCheckFunction" => "shared/health-check/src",
             _ => "shared/ecs-events/src",
         };
         let text = source_text(source);
@@ -898,4 +917,157 @@ fn each_guardrail_catches_its_violation() {
             "replacing `{from}` by `{to}` should break `{guardrail}`"
         );
     }
+}
+// ---------------------------------------------------------------------------------------------
+// health-check
+// ---------------------------------------------------------------------------------------------
+
+/// Every action the health-check role is granted by the template, with its resources and
+/// conditions.
+fn health_check_grants(
+    overrides: &[(&str, ParameterValue)],
+) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+    let template = template();
+    let function = &template["Resources"]["HealthCheckFunction"];
+    assert!(function["Properties"].get("Role").is_none());
+    let resolver = Resolver::new(&template, overrides).unwrap();
+    let policies = resolve(&resolver, &function["Properties"]["Policies"]);
+    let mut grants = Vec::new();
+    for policy in policies.as_array().unwrap() {
+        for statement in policy["Statement"].as_array().expect("inline statements") {
+            assert_eq!(statement["Effect"], "Allow", "{statement}");
+            for action in statement["Action"].as_array().expect("an action list") {
+                grants.push((
+                    action.as_str().unwrap().to_string(),
+                    statement["Resource"].clone(),
+                    statement
+                        .get("Condition")
+                        .cloned()
+                        .unwrap_or(serde_json::Value::Null),
+                ));
+            }
+        }
+    }
+    grants
+}
+
+fn secret_parameters(names: &[&str]) -> (&'static str, ParameterValue) {
+    (
+        "HealthCheckSecretParameters",
+        ParameterValue::List(names.iter().map(|n| n.to_string()).collect()),
+    )
+}
+
+#[test]
+fn health_check_role_reads_only_its_parameters_and_health_state() {
+    let grants = health_check_grants(&[secret_parameters(&[
+        "/fleetwatch/jenkins/api-token",
+        "/fleetwatch/payments/health-token",
+    ])]);
+    let actions: Vec<&str> = grants.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "ssm:GetParameter",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "sqs:SendMessage",
+            "ssm:GetParameter"
+        ]
+    );
+    assert_eq!(
+        grants[0].1,
+        json!(format!(
+            "arn:aws:ssm:{TEST_REGION}:{TEST_ACCOUNT_ID}:parameter/fleetwatch/health/checks"
+        ))
+    );
+    for (action, resource, condition) in &grants[1..3] {
+        assert_eq!(resource, "getatt:StateTable.Arn", "{action}");
+        assert_eq!(
+            condition,
+            &json!({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["health#*"]}}),
+            "{action}: only the health-check keys"
+        );
+    }
+    assert_eq!(grants[3].1, "getatt:AlertsQueue.Arn");
+    assert_eq!(
+        grants[4].1,
+        json!([
+            "arn:*:ssm:*:*:parameter/fleetwatch/jenkins/api-token",
+            "arn:*:ssm:*:*:parameter/fleetwatch/payments/health-token"
+        ])
+    );
+    assert_eq!(
+        grants[4].2,
+        json!({"StringEquals": {
+            "aws:RequestedRegion": TEST_REGION,
+            "aws:ResourceAccount": TEST_ACCOUNT_ID
+        }})
+    );
+
+    // No secrets listed: only the configuration parameter may be read.
+    let grants = health_check_grants(&[]);
+    let ssm: Vec<_> = grants
+        .iter()
+        .filter(|(a, _, _)| a == "ssm:GetParameter")
+        .collect();
+    assert_eq!(ssm.len(), 1);
+}
+
+#[test]
+fn health_check_runs_every_minute_with_retries_dead_letters_and_an_optional_vpc() {
+    let template = template();
+    let resources = &template["Resources"];
+    let resolver = Resolver::new(&template, &[]).unwrap();
+    let rule = resolve(&resolver, &resources["HealthCheckSchedule"]["Properties"]);
+    assert_eq!(rule["ScheduleExpression"], "rate(1 minute)");
+    assert_eq!(
+        rule["Targets"],
+        json!([{
+            "Id": "health-check",
+            "Arn": "getatt:HealthCheckFunction.Arn",
+            "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 120},
+            "DeadLetterConfig": {"Arn": "getatt:HealthCheckDeadLetterQueue.Arn"}
+        }])
+    );
+    let permission = resolve(
+        &resolver,
+        &resources["HealthCheckSchedulePermission"]["Properties"],
+    );
+    assert_eq!(permission["SourceArn"], "getatt:HealthCheckSchedule.Arn");
+    assert_eq!(permission["Principal"], "events.amazonaws.com");
+
+    let function = resolve(&resolver, &resources["HealthCheckFunction"]["Properties"]);
+    assert_eq!(
+        function["Environment"]["Variables"],
+        json!({
+            "FLEETWATCH_HEALTH_CONFIG_PARAMETER": "/fleetwatch/health/checks",
+            "FLEETWATCH_HEALTH_PERIOD": "60"
+        })
+    );
+    assert_eq!(
+        function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"],
+        "getatt:HealthCheckDeadLetterQueue.Arn"
+    );
+    assert!(function.get("VpcConfig").is_none(), "no VPC by default");
+
+    let in_vpc = Resolver::new(
+        &template,
+        &[
+            (
+                "HealthCheckSubnetIds",
+                ParameterValue::List(vec!["subnet-0a".into(), "subnet-0b".into()]),
+            ),
+            (
+                "HealthCheckSecurityGroupIds",
+                ParameterValue::List(vec!["sg-01".into()]),
+            ),
+        ],
+    )
+    .unwrap();
+    let function = resolve(&in_vpc, &resources["HealthCheckFunction"]["Properties"]);
+    assert_eq!(
+        function["VpcConfig"],
+        json!({"SubnetIds": ["subnet-0a", "subnet-0b"], "SecurityGroupIds": ["sg-01"]})
+    );
 }

@@ -1,4 +1,4 @@
-//! The command tree. Each group (`alb`, `alerts`, later `capacity`, `health`) owns its
+//! The command tree. Each group (`alb`, `alerts`, `health`, later `capacity`) owns its
 //! subcommands in its own module; this file only names the groups.
 
 use clap::{Parser, Subcommand};
@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use crate::alb::AlbCommand;
 use crate::alerts::AlertsCommand;
 use crate::capacity::CapacityCommand;
+use crate::health::HealthCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +34,9 @@ pub enum Command {
     /// capacity function's planner and a model of ECS managed scaling.
     #[command(subcommand)]
     Capacity(CapacityCommand),
+    /// Health checks (HTTP, TCP, Jenkins) as the health-check function runs them.
+    #[command(subcommand)]
+    Health(HealthCommand),
 }
 
 #[cfg(test)]

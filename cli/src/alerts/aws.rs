@@ -1,5 +1,6 @@
 //! What the `alerts` commands read from AWS: the ecs-events function's lookups
-//! (`alerts render --enrich`) and SSM Parameter Store (`alerts send` without `--secrets`). Only
+//! (`alerts render --enrich`) and SSM Parameter Store (`alerts send` and `health check` without
+//! `--secrets`). Only
 //! in a build with the `aws` feature; the default build says how to get one.
 
 #[cfg(feature = "aws")]
@@ -110,7 +111,7 @@ mod without_aws {
 
     pub async fn ssm_secrets() -> Result<SsmSecrets, Fatal> {
         Err(no_aws(
-            "reading the destinations' secrets from SSM Parameter Store (no --secrets FILE)",
+            "reading secrets from SSM Parameter Store (no --secrets FILE)",
         ))
     }
 

@@ -7,7 +7,7 @@ mod plain;
 mod render;
 mod route;
 mod routing_file;
-mod secrets;
+pub(crate) mod secrets;
 mod send;
 
 use clap::Subcommand;

@@ -1,5 +1,5 @@
-//! The secrets of the routing configuration's destinations (webhook URLs, bot tokens): from a
-//! local file mapping parameter names to values, or from SSM Parameter Store as the function
+//! The secrets of the routing configuration's destinations (webhook URLs, bot tokens) and of
+//! health checks (header values, Jenkins tokens): from a local file mapping parameter names to values, or from SSM Parameter Store as the function
 //! reads them. Values are `Secret`s from the moment they are read: never printed.
 
 use std::collections::{BTreeMap, HashMap};
@@ -44,6 +44,22 @@ impl Secrets {
 
     pub async fn from_ssm() -> Result<Self, Fatal> {
         Ok(Secrets::Ssm(ssm_secrets().await?))
+    }
+
+    /// No secrets at all (a configuration that names none).
+    pub fn none() -> Self {
+        Secrets::File {
+            path: "(no secrets file)".into(),
+            values: StaticSecrets::default(),
+        }
+    }
+
+    /// Checks that `name` can be read, so a missing secret stops the command before it starts.
+    pub async fn require(&self, name: &str) -> Result<(), Fatal> {
+        self.secret(name)
+            .await
+            .map(drop)
+            .map_err(|error| self.fatal(error))
     }
 
     /// What a missing or unreadable secret means for the command.

@@ -6,6 +6,8 @@
 //! - [`slack`] and [`bulk`]: protocol-faithful fakes of Slack and of OpenSearch/Elasticsearch
 //!   `_bulk`, used because neither service can run here. Both record what they received and can be
 //!   told to inject faults.
+//! - [`service`]: an HTTP(S) service to health-check, whose answers a test flips (healthy,
+//!   failing, slow, wrong body, redirect loop; a certificate about to expire).
 //! - [`aws_json`]: recorded answers of AWS JSON-protocol services (ECS, CloudWatch Logs) for the
 //!   calls moto cannot answer in a shape aws-sdk-rust reads.
 //!
@@ -16,6 +18,7 @@ pub mod aws_json;
 pub mod bulk;
 pub mod lambda;
 pub mod moto;
+pub mod service;
 pub mod slack;
 
 use std::fmt;
