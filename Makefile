@@ -18,14 +18,14 @@ DEMO_OUT := target/demo
 .PHONY: help demo setup toolchain test lambda-build clean-venv
 
 help:
-	@echo "make demo          the whole story on the samples in events/, locally: ALB report, Slack messages, capacity simulation (no AWS account)"
+	@echo "make demo          the whole story on the samples in events/, locally: ALB report, Slack messages, capacity simulation, health check (no AWS account)"
 	@echo "make setup         install the pinned test tools into $(VENV) and the arm64 Rust target"
 	@echo "make test          setup, fmt check, clippy, all tests, sam validate --lint, arm64 release build, cargo lambda deploy --dry"
 	@echo "make lambda-build  cargo lambda build --release --arm64 of every function in template.yaml"
 
 # The functions' code through the CLI, on the samples: the ALB report (documents, Parquet and dead
 # letters under $(DEMO_OUT)/alb), every sample event's Slack message, the capacity simulation and
-# its chart. See scripts/demo.
+# its chart, a health check against a local server. See scripts/demo.
 demo:
 	scripts/demo $(DEMO_OUT)
 
