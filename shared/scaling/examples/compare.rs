@@ -2,10 +2,10 @@
 //! managed-scaling model's multi-AZ fallback) and prints the comparison table as Markdown.
 //! With an argument, writes `<dir>/<scenario>.svg` charts there too.
 //!
-//! `cargo run --release -p fleetwatch-capacity --example compare [SVG_DIR]`
+//! `cargo run --release -p fleetwatch-scaling --example compare [SVG_DIR]`
 
-use fleetwatch_capacity::sim::{CasOptions, Policy, Report, Scenario, simulate};
-use fleetwatch_capacity::{Config, plot};
+use fleetwatch_scaling::sim::{CasOptions, Policy, Report, Scenario, simulate};
+use fleetwatch_scaling::{Config, plot};
 
 const SCENARIOS: [&str; 4] = ["burst", "daily-wave", "scale-to-zero", "largest-type"];
 

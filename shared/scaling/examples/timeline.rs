@@ -1,9 +1,9 @@
 //! Prints one scenario's timeline under both policies side by side (every `STEP` minutes).
 //!
-//! `cargo run -p fleetwatch-capacity --example timeline -- events/capacity/burst.yaml [STEP]`
+//! `cargo run -p fleetwatch-scaling --example timeline -- events/capacity/burst.yaml [STEP]`
 
-use fleetwatch_capacity::Config;
-use fleetwatch_capacity::sim::{CasOptions, Policy, Scenario, simulate};
+use fleetwatch_scaling::Config;
+use fleetwatch_scaling::sim::{CasOptions, Policy, Scenario, simulate};
 
 fn main() {
     let path = std::env::args().nth(1).expect("scenario path");

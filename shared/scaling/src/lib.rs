@@ -7,7 +7,7 @@
 //! come from the caller's adapters, and actions go back to them in order.
 //!
 //! ```
-//! use fleetwatch_capacity::{Config, plan, Snapshot};
+//! use fleetwatch_scaling::{Config, plan, Snapshot};
 //!
 //! let snapshot: Snapshot = serde_json::from_str(r#"{
 //!   "cluster": "prod",

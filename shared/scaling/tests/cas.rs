@@ -1,8 +1,8 @@
 //! The ECS managed-scaling model: one test per documented behaviour
 //! (`shared/reference/ecs-and-scaling.md`).
 
-use fleetwatch_capacity::Resources;
-use fleetwatch_capacity::sim::{Cas, CasInput, CasOptions, Policy, Scenario, estimate, simulate};
+use fleetwatch_scaling::Resources;
+use fleetwatch_scaling::sim::{Cas, CasInput, CasOptions, Policy, Scenario, estimate, simulate};
 
 const LARGE: Resources = Resources::new(2048, 7680);
 const XLARGE2: Resources = Resources::new(8192, 30720);

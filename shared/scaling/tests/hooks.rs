@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use fleetwatch_capacity::hooks::{self, DEFAULT_HEARTBEAT_TIMEOUT_S, MAX_GLOBAL_TIMEOUT_S};
-use fleetwatch_capacity::{
+use fleetwatch_scaling::hooks::{self, DEFAULT_HEARTBEAT_TIMEOUT_S, MAX_GLOBAL_TIMEOUT_S};
+use fleetwatch_scaling::{
     Action, CompleteReason, Config, ContainerInstance, HookRecord, HookState, TaskStatus,
     TerminateEvent, plan,
 };
@@ -263,10 +263,10 @@ fn the_planner_reconciles_hooks_and_stores_their_state() {
     assert_eq!(plan.desired(), None, "{}", plan.explain());
 
     // Observe mode completes nothing and keeps the stored state as it was.
-    let observe = fleetwatch_capacity::plan(
+    let observe = fleetwatch_scaling::plan(
         &s,
         &Config {
-            mode: fleetwatch_capacity::Mode::Observe,
+            mode: fleetwatch_scaling::Mode::Observe,
             ..Config::default()
         },
         T0 + 60,

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use fleetwatch_capacity::{
+use fleetwatch_scaling::{
     Action, CapacityProvider, Config, MANAGED_DRAINING_HOOK, Mode, Plan, Snapshot, TaskStatus, plan,
 };
 
@@ -64,12 +64,12 @@ fn check(cases: Vec<Case>) {
     }
 }
 
-fn with_pending(mut s: Snapshot, tasks: Vec<fleetwatch_capacity::PendingTask>) -> Snapshot {
+fn with_pending(mut s: Snapshot, tasks: Vec<fleetwatch_scaling::PendingTask>) -> Snapshot {
     s.pending_tasks = tasks;
     s
 }
 
-fn five_one_vcpu_tasks() -> Vec<fleetwatch_capacity::PendingTask> {
+fn five_one_vcpu_tasks() -> Vec<fleetwatch_scaling::PendingTask> {
     (0..5)
         .map(|i| pending(&format!("t{i}"), "api", 1024, 1024))
         .collect()
@@ -173,7 +173,7 @@ fn scale_out_in_one_step_to_the_packing() {
     ]);
 }
 
-fn in_flight_i(id: &str, az: &str) -> fleetwatch_capacity::InFlight {
+fn in_flight_i(id: &str, az: &str) -> fleetwatch_scaling::InFlight {
     in_flight(id, az)
 }
 

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use fleetwatch_capacity::hooks::{self, TerminateEvent};
-use fleetwatch_capacity::{
+use fleetwatch_scaling::hooks::{self, TerminateEvent};
+use fleetwatch_scaling::{
     Action, Config, ContainerInstance, InstanceStatus, Mode, Plan, Snapshot, TaskStatus, plan,
 };
 use proptest::prelude::*;

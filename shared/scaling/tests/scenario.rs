@@ -1,8 +1,8 @@
 //! Scenario files: the documented format, errors with line numbers, the JSON report's keys, the
 //! SVG chart.
 
-use fleetwatch_capacity::plot;
-use fleetwatch_capacity::sim::{Policy, Scenario, ScenarioError, Seconds, Spread, simulate};
+use fleetwatch_scaling::plot;
+use fleetwatch_scaling::sim::{Policy, Scenario, ScenarioError, Seconds, Spread, simulate};
 
 /// The example in the issue and the module documentation, verbatim.
 const ISSUE_EXAMPLE: &str = "\

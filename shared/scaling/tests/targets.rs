@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use fleetwatch_capacity::Config;
-use fleetwatch_capacity::sim::{CasOptions, Policy, Report, Scenario, simulate};
+use fleetwatch_scaling::Config;
+use fleetwatch_scaling::sim::{CasOptions, Policy, Report, Scenario, simulate};
 
 const SCENARIOS: [&str; 4] = ["burst", "daily-wave", "scale-to-zero", "largest-type"];
 

@@ -1,7 +1,7 @@
 //! Builders for planner inputs: a three-zone group of m6g.large (2048 CPU, 7680 MiB).
 #![allow(dead_code)]
 
-use fleetwatch_capacity::{
+use fleetwatch_scaling::{
     Asg, ContainerInstance, InFlight, InstanceStatus, InstanceType, PendingTask, Placement,
     Resources, Service, Snapshot, Task, TaskStatus,
 };
