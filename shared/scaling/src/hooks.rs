@@ -76,6 +76,9 @@ pub enum CompleteReason {
     Deregistered,
     /// Held for the configured maximum; tasks stop with the instance.
     MaxHold,
+    /// Auto Scaling no longer holds the instance (the hook was completed elsewhere, or its
+    /// timeout passed): found out by the function when a heartbeat is refused, never planned.
+    Gone,
 }
 
 impl HookRecord {
