@@ -23,7 +23,6 @@ mod time;
 
 pub use alert::{Alert, Field, Link, Severity, Source, Status};
 pub use hash::stable_id;
-pub use time::unix_seconds;
 pub use normalise::{
     Envelope, NormaliseError, Normalised, PayloadKind, Recognised, Recogniser, normalise,
     normalise_with,
@@ -34,3 +33,4 @@ pub use redact::{
 };
 pub use render::slack::{Block, Element, Text};
 pub use render::{RenderOptions, SlackMessage, render, render_digest, render_digest_with};
+pub use time::unix_seconds;
