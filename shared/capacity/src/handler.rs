@@ -81,7 +81,9 @@ pub enum HandlerError {
     Contended(String),
     #[error("reading the cluster")]
     Snapshot(#[source] ClusterError),
-    #[error("{step}")]
+    /// `step` is the planned action as the API call it is (for the failure alert's title); the
+    /// adapter's error names the call again with its cause.
+    #[error("carrying out the plan")]
     Execute {
         step: String,
         #[source]
@@ -250,7 +252,7 @@ where
                     event.hook_name
                 ));
             } else {
-                for (action, why) in self.record_terminate(&mut stored, &event, now).await? {
+                for (action, why) in self.record_terminate(&mut stored, &event).await? {
                     // A failed drain is not fatal here: the record is stored, and the plan below
                     // drains an instance it holds that is not DRAINING.
                     match self.cluster.execute(&action).await {
@@ -310,7 +312,6 @@ where
         &self,
         stored: &mut Stored,
         event: &TerminateEvent,
-        now: u64,
     ) -> Result<Vec<(Action, String)>, HandlerError> {
         for _ in 0..SAVE_ATTEMPTS {
             let existing = stored
@@ -329,9 +330,15 @@ where
                 .cloned()
                 .collect();
             records.extend(update.records);
-            match records::save(&self.state, &self.config.asg, stored, records, now)
-                .await
-                .map_err(HandlerError::SaveHooks)?
+            match records::save(
+                &self.state,
+                &self.config.asg,
+                stored,
+                records,
+                self.clock_now(),
+            )
+            .await
+            .map_err(HandlerError::SaveHooks)?
             {
                 Some(saved) => {
                     *stored = saved;
@@ -447,9 +454,15 @@ where
         let base = stored.records.clone();
         let mut records = ours.clone();
         for _ in 0..SAVE_ATTEMPTS {
-            match records::save(&self.state, &self.config.asg, stored, records, now)
-                .await
-                .map_err(HandlerError::SaveHooks)?
+            match records::save(
+                &self.state,
+                &self.config.asg,
+                stored,
+                records,
+                self.clock_now(),
+            )
+            .await
+            .map_err(HandlerError::SaveHooks)?
             {
                 Some(saved) => {
                     *stored = saved;
@@ -466,6 +479,11 @@ where
             }
         }
         Err(HandlerError::Contended(self.config.asg.clone()))
+    }
+
+    /// The clock's time: what state items expire by (plans use the event's time).
+    fn clock_now(&self) -> u64 {
+        epoch_seconds(self.clock.now())
     }
 
     async fn publish(&self, alert: &Alert) -> Result<String, QueueError> {

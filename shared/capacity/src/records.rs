@@ -53,18 +53,19 @@ pub async fn load<S: StateStore>(store: &S, asg: &str) -> Result<Stored, StateEr
 
 /// Writes `records` over `stored` when the item still holds what was read. `Ok(None)`: another
 /// invocation wrote first (read again, merge, try again). `Ok(Some(_))`: what is stored now.
+/// `clock_now` (the clock's epoch seconds, not an event's time) dates the item's expiry.
 pub async fn save<S: StateStore + Sync>(
     store: &S,
     asg: &str,
     stored: &Stored,
     records: Vec<HookRecord>,
-    now: u64,
+    clock_now: u64,
 ) -> Result<Option<Stored>, StateError> {
     let value = serde_json::to_string(&records).expect("hook records serialise");
     let item = StateItem {
         key: key(asg),
         value: value.clone(),
-        expires_at: now + ITEM_TTL_S,
+        expires_at: clock_now + ITEM_TTL_S,
     };
     if !store.compare_and_set(&item, stored.raw.as_deref()).await? {
         return Ok(None);

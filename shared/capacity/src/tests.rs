@@ -720,8 +720,7 @@ async fn a_transient_failure_is_retried_and_the_hook_stays_held_until_it_is_comp
     assert!(matches!(error, HandlerError::Execute { .. }));
     assert_eq!(
         fleetwatch_ports::ErrorChain(&error).to_string(),
-        "CompleteLifecycleAction CONTINUE fleetwatch-capacity-drain for i-1: complete_hook: \
-         injected transient failure of complete_hook"
+        "carrying out the plan: complete_hook: injected transient failure of complete_hook"
     );
     assert!(world.records().await[0].is_holding(), "not completed yet");
 
