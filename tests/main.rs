@@ -8,6 +8,7 @@ mod support;
 
 mod alb_logs;
 mod aws_harness;
+mod capacity;
 mod ecs_events;
 mod envelopes;
 mod fakes;
