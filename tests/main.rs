@@ -9,6 +9,7 @@ mod support;
 mod alb_logs;
 mod aws_harness;
 mod capacity;
+mod capacity_template;
 mod ecs_events;
 mod envelopes;
 mod fakes;
