@@ -8,6 +8,8 @@ mod support;
 
 mod alb_logs;
 mod aws_harness;
+mod capacity;
+mod capacity_template;
 mod deploy;
 mod ecs_events;
 mod envelopes;

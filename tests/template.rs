@@ -17,6 +17,7 @@ use crate::template_rules::{
     TEST_ACCOUNT_ID, TEST_REGION, check, functions,
 };
 use fleetwatch_alb_logs::AlbLogsConfig;
+use fleetwatch_capacity::CapacityConfig;
 use fleetwatch_ecs_events::EcsEventsConfig;
 use fleetwatch_health_check::{ConfigSource, HealthCheckConfig};
 use fleetwatch_slack_fanout::{
@@ -423,13 +424,14 @@ fn ecs_events_function_is_wired_to_its_queues_and_dead_letters() {
 
 /// The state table's partition-key prefixes each function writes (a test checks they are the
 /// code's); no other function may touch the table.
-const STATE_TABLE_PREFIXES: [(&str, &[&str]); 3] = [
+const STATE_TABLE_PREFIXES: [(&str, &[&str]); 4] = [
     (
         "SlackFanoutFunction",
         &["delivery#", "thread#", "dedup#", "pace#"],
     ),
     ("EcsEventsFunction", &["ecs-event#"]),
     ("HealthCheckFunction", &["health#"]),
+    ("CapacityFunction", &["capacity#"]),
 ];
 
 /// The template before issue 11's guardrails (main at 92a7502).
@@ -464,8 +466,14 @@ fn string(value: &str) -> ParameterValue {
     ParameterValue::String(value.to_string())
 }
 
-fn deployment(overrides: &[(&str, ParameterValue)]) -> Deployment {
-    Deployment::of(&template(), overrides, TEST_REGION).expect("template.yaml resolves")
+/// The fullest deployment (every optional function on, `rules::EVERY_FUNCTION`) with `overrides`.
+fn deployment(overrides: &[(&'static str, ParameterValue)]) -> Deployment {
+    Deployment::of(
+        &template(),
+        &rules::with_every_function(overrides),
+        TEST_REGION,
+    )
+    .expect("template.yaml resolves")
 }
 
 /// A function's environment as the runtime sees it (globals merged), by variable name.
@@ -490,7 +498,11 @@ fn environment_contract(template: &Value) -> Vec<String> {
         ("OutputBucketName", string("test-output")),
         ("AlertsMaxReceiveCount", string("7")),
     ];
-    let d = match Deployment::of(template, &overrides, TEST_REGION) {
+    let d = match Deployment::of(
+        template,
+        &rules::with_every_function(&overrides),
+        TEST_REGION,
+    ) {
         Ok(d) => d,
         Err(error) => return vec![format!("the template does not resolve: {error}")],
     };
@@ -504,6 +516,7 @@ fn environment_contract(template: &Value) -> Vec<String> {
         "AlertmanagerReceiverFunction",
         "EcsEventsFunction",
         "HealthCheckFunction",
+        "CapacityFunction",
     ]);
     if functions != known {
         problems.push(format!("functions {functions:?}, not {known:?}"));
@@ -564,6 +577,10 @@ fn environment_contract(template: &Value) -> Vec<String> {
         }
         Err(error) => problems.push(format!("health-check: {error}")),
     }
+    let capacity = environment(&d, "CapacityFunction");
+    if let Err(error) = CapacityConfig::from_lookup(|name| capacity.get(name).cloned()) {
+        problems.push(format!("capacity: {error}"));
+    }
     problems
 }
 
@@ -599,6 +616,7 @@ fn every_dead_letter_queue_has_an_alarm_notifying_the_alarms_topic() {
             "AlertsDeadLetterQueue".to_string(),
             "EcsEventsDeadLetterQueue".to_string(),
             "HealthCheckDeadLetterQueue".to_string(),
+            "CapacityDeadLetterQueue".to_string(),
         ])
     );
 }
@@ -724,6 +742,7 @@ fn state_table_access_is_limited_to_each_functions_key_prefixes() {
         let source = match function {
             "SlackFanoutFunction" => "shared/slack-fanout/src",
             "HealthCheckFunction" => "shared/health-check/src",
+            "CapacityFunction" => "shared/capacity/src",
             _ => "shared/ecs-events/src",
         };
         let text = source_text(source);

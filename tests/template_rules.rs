@@ -858,13 +858,37 @@ fn function_statements(function: &Json) -> Vec<&Json> {
         .collect()
 }
 
+/// Parameters that switch on every optional function: the guardrails are checked on the
+/// fullest deployment (the capacity function exists only with its cluster and group, and
+/// creates its lifecycle hook and target tracking only in enforce mode with a service).
+pub const EVERY_FUNCTION: [(&str, &str); 5] = [
+    ("CapacityClusterName", "prod"),
+    ("CapacityAutoScalingGroupName", "prod-ecs"),
+    ("CapacityInstanceTypes", "m6g.large=2048/7680"),
+    ("CapacityMode", "enforce"),
+    ("CapacityServiceToScale", "web"),
+];
+
+/// `overrides` on top of [`EVERY_FUNCTION`].
+pub fn with_every_function(
+    overrides: &[(&'static str, ParameterValue)],
+) -> Vec<(&'static str, ParameterValue)> {
+    let mut all: Vec<(&str, ParameterValue)> = EVERY_FUNCTION
+        .iter()
+        .filter(|(name, _)| !overrides.iter().any(|(n, _)| n == name))
+        .map(|(name, value)| (*name, string(value)))
+        .collect();
+    all.extend(overrides.iter().cloned());
+    all
+}
+
 fn deployment_or_problem(
     template: &Value,
-    overrides: &[(&str, ParameterValue)],
+    overrides: &[(&'static str, ParameterValue)],
     region: &str,
     problems: &mut Vec<String>,
 ) -> Option<Deployment> {
-    Deployment::of(template, overrides, region)
+    Deployment::of(template, &with_every_function(overrides), region)
         .map_err(|error| problems.push(format!("the template does not resolve: {error}")))
         .ok()
 }

@@ -9,11 +9,13 @@
 //! | [`SsmSecrets`] (cached, decrypted) | `SecretSource` | `fleetwatch-ports` |
 //! | [`DynamoStateStore`] (conditional writes, TTL) | `StateStore` | `fleetwatch-ports` |
 //! | [`EcsApiLookups`] (ECS, CloudWatch Logs) | `EcsLookups` | `fleetwatch-ecs-events` |
+//! | [`EcsAutoScalingCluster`] (ECS, Auto Scaling) | `ClusterApi` | `fleetwatch-capacity` |
 //!
 //! [`AwsClients`] builds every SDK client from one configuration; [`fault`] turns an SDK failure
 //! into a transient or permanent `Fault` that keeps its cause; [`diagnostic`] is what Lambda
 //! reports for a failed invocation (the whole cause chain).
 
+mod capacity;
 mod clients;
 mod dynamodb;
 mod ecs;
@@ -23,6 +25,7 @@ mod s3;
 mod sqs;
 mod ssm;
 
+pub use capacity::EcsAutoScalingCluster;
 pub use clients::AwsClients;
 pub use dynamodb::DynamoStateStore;
 pub use ecs::EcsApiLookups;

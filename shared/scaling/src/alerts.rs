@@ -132,7 +132,7 @@ pub(crate) fn hook_forced(
 }
 
 /// Epoch seconds as RFC 3339 UTC, without a date crate (days-from-civil inverse, Howard Hinnant).
-pub(crate) fn rfc3339(epoch: u64) -> String {
+pub fn rfc3339(epoch: u64) -> String {
     let days = epoch / 86_400;
     let secs = epoch % 86_400;
     let z = days as i64 + 719_468;

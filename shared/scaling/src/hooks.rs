@@ -6,7 +6,8 @@
 //! heartbeats the ones nearing their heartbeat timeout, and completes with an alert the ones held
 //! past the maximum. No self-invocation: the every-minute schedule is the loop.
 //!
-//! Records are plain serde data (one item per instance in the state table, with a TTL). Repeated
+//! Records are plain serde data (the capacity function keeps a group's records as one state-table
+//! item, `capacity#hooks#<group>`, written by compare-and-set). Repeated
 //! events and completed hooks are harmless: a repeat changes nothing, a completed record stays
 //! completed and produces no action.
 
@@ -76,6 +77,9 @@ pub enum CompleteReason {
     Deregistered,
     /// Held for the configured maximum; tasks stop with the instance.
     MaxHold,
+    /// Auto Scaling no longer holds the instance (the hook was completed elsewhere, or its
+    /// timeout passed): found out by the function when a heartbeat is refused, never planned.
+    Gone,
 }
 
 impl HookRecord {

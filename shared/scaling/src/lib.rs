@@ -32,6 +32,7 @@ pub mod sim;
 pub mod svg;
 
 pub use action::{Action, HookResult, Plan, Step};
+pub use alerts::rfc3339;
 pub use hooks::{CompleteReason, HookRecord, HookState, HookUpdate, TerminateEvent};
 pub use model::{
     Asg, CapacityProvider, Config, ContainerInstance, InFlight, InstanceStatus, InstanceType, Mode,

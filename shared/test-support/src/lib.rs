@@ -10,11 +10,14 @@
 //!   failing, slow, wrong body, redirect loop; a certificate about to expire).
 //! - [`aws_json`]: recorded answers of AWS JSON-protocol services (ECS, CloudWatch Logs) for the
 //!   calls moto cannot answer in a shape aws-sdk-rust reads.
+//! - [`aws_query`]: recorded answers of AWS Query-protocol services (Auto Scaling: form-encoded
+//!   requests, XML answers) for the calls moto does not implement.
 //!
 //! A test that needs a tool `make setup` installs (moto, cargo-lambda) gets a [`NeedsSetup`]
 //! error when the tool is missing, returns it, and fails with one line saying so.
 
 pub mod aws_json;
+pub mod aws_query;
 pub mod bulk;
 pub mod lambda;
 pub mod moto;
