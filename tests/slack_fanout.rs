@@ -267,11 +267,18 @@ impl World {
         panic!("the alerts queue did not drain");
     }
 
-    /// The sum of one metric over every EMF document emitted so far.
+    /// The sum of one metric over the run totals emitted so far (the EMF documents without a
+    /// `Destination` dimension).
     fn metric_total(&self, name: &str) -> f64 {
+        self.destination_total(name, None)
+    }
+
+    /// The sum of one metric over the documents of one destination (`Some`) or the totals.
+    fn destination_total(&self, name: &str, destination: Option<&str>) -> f64 {
         self.metrics
             .documents()
             .iter()
+            .filter(|m| m["Destination"].as_str() == destination)
             .filter_map(|m| m[name].as_f64())
             .sum()
     }
@@ -510,6 +517,17 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
     // Metrics: every delivery counted, the dead letter too; the whole log never shows a secret.
     assert_eq!(world.metric_total("DeadLettered"), 1.0);
     assert_eq!(world.metric_total("Delivered"), expected.len() as f64);
+    // And per destination (the dashboard's widget): the same deliveries, split.
+    let destinations: BTreeSet<&str> = expected.iter().map(|(_, d)| *d).collect();
+    assert_eq!(destinations.len(), 5);
+    for destination in destinations {
+        let wanted = expected.iter().filter(|(_, d)| *d == destination).count();
+        assert_eq!(
+            world.destination_total("Delivered", Some(destination)),
+            wanted as f64,
+            "{destination}"
+        );
+    }
     let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
     assert!(
         log.contains("delivery refused for good"),

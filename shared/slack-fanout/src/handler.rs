@@ -166,6 +166,16 @@ where
                 .count("Unrecorded", outcome.unrecorded)
                 .count("Retried", outcome.retry.len() as u64),
         );
+        for (destination, counts) in &outcome.destinations {
+            self.emit(
+                MetricSet::new(NAMESPACE)
+                    .dimension("Destination", destination.as_str())
+                    .count("Delivered", counts.delivered)
+                    .count("DeadLettered", counts.dead)
+                    .count("Requeued", counts.requeued)
+                    .count("Duplicates", counts.duplicates),
+            );
+        }
         outcome
     }
 

@@ -25,7 +25,9 @@ pub use config::{
     ROUTING_FILE, ROUTING_PARAMETER, ReceiverConfig, RoutingSource, SLACK_API_BASE,
     WEBHOOK_TOKEN_PARAMETER, WiringError, load_routing, resolve_target,
 };
-pub use engine::{Delivery, Destination, Engine, Outcome, Settings, Target, WorkItem};
+pub use engine::{
+    Delivery, Destination, DestinationOutcome, Engine, Outcome, Settings, Target, WorkItem,
+};
 pub use handler::{FanoutError, FanoutHandler, NAMESPACE};
 pub use intake::{Planned, plan_message};
 pub use pacer::Pace;

@@ -126,6 +126,30 @@ pub struct Outcome {
     /// Posts whose record could not be written (a redelivery within the claim's time could
     /// post them again): logged with the cause.
     pub unrecorded: u64,
+    /// The same, per destination (the dashboard's view of where alerts go and fail).
+    pub destinations: BTreeMap<String, DestinationOutcome>,
+}
+
+/// What became of one destination's deliveries in one `deliver` call.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DestinationOutcome {
+    /// Posted (alone or in a digest).
+    pub delivered: u64,
+    /// Refused for good and parked in the dead-letter queue.
+    pub dead: u64,
+    /// Handed back to the queue to try again.
+    pub requeued: u64,
+    /// Dropped as duplicates within the dedup window.
+    pub duplicates: u64,
+}
+
+impl DestinationOutcome {
+    fn add(&mut self, other: DestinationOutcome) {
+        self.delivered += other.delivered;
+        self.dead += other.dead;
+        self.requeued += other.requeued;
+        self.duplicates += other.duplicates;
+    }
 }
 
 impl Outcome {
@@ -139,9 +163,18 @@ impl Outcome {
         self.dead += other.dead;
         self.rate_limited += other.rate_limited;
         self.unrecorded += other.unrecorded;
+        for (name, counts) in other.destinations {
+            self.destinations.entry(name).or_default().add(counts);
+        }
     }
 
     /// Hands `message_id` back to the queue; the first reason given is kept.
+    fn to(&mut self, destination: &str) -> &mut DestinationOutcome {
+        self.destinations
+            .entry(destination.to_string())
+            .or_default()
+    }
+
     fn requeue(&mut self, message_id: &str, reason: impl Into<String>) {
         self.retry
             .entry(message_id.to_string())
@@ -251,6 +284,7 @@ where
                 for (message_id, _) in &deliveries {
                     outcome.requeue(message_id, reason.clone());
                 }
+                outcome.to(&name).requeued += deliveries.len() as u64;
                 return outcome;
             }
             Err(refused) => {
@@ -307,6 +341,7 @@ where
         for (message_id, delivery) in deliveries {
             if !self.fits(Duration::ZERO, deadline) {
                 outcome.requeue(&message_id, "out of time before the delivery was claimed");
+                outcome.to(&delivery.destination).requeued += 1;
                 continue;
             }
             match self.claim(&delivery).await {
@@ -316,22 +351,28 @@ where
                         self.finish(&delivery, DeliveryState::Dropped, deadline, outcome)
                             .await;
                         outcome.dropped += 1;
+                        outcome.to(&delivery.destination).duplicates += 1;
                     }
                     Err(error) => {
                         let reason = format!("the dedup record: {}", ErrorChain(&error));
                         tracing::warn!(alert = %delivery.alert.id, error = %ErrorChain(&error), error.kind = %error.kind(), "could not check for a duplicate; the message goes back to the queue");
                         self.release(&delivery).await;
                         outcome.requeue(&message_id, reason);
+                        outcome.to(&delivery.destination).requeued += 1;
                     }
                 },
                 Ok(Claim::Done) => outcome.already_sent += 1,
-                Ok(Claim::Busy) => outcome.requeue(&message_id, "claimed by another worker"),
+                Ok(Claim::Busy) => {
+                    outcome.requeue(&message_id, "claimed by another worker");
+                    outcome.to(&delivery.destination).requeued += 1;
+                }
                 Err(error) => {
                     tracing::warn!(alert = %delivery.alert.id, destination = %delivery.destination, error = %ErrorChain(&error), error.kind = %error.kind(), "could not claim a delivery; the message goes back to the queue");
                     outcome.requeue(
                         &message_id,
                         format!("claiming the delivery: {}", ErrorChain(&error)),
                     );
+                    outcome.to(&delivery.destination).requeued += 1;
                 }
             }
         }
@@ -373,6 +414,7 @@ where
                     self.finish(delivery, DeliveryState::Sent, deadline, outcome)
                         .await;
                     outcome.delivered += 1;
+                    outcome.to(&delivery.destination).delivered += 1;
                 }
             }
             Sent::Requeue(reason) => {
@@ -380,6 +422,7 @@ where
                     tracing::warn!(destination = %delivery.destination, alert = %delivery.alert.id, %reason, "delivery handed back to the queue");
                     self.release(delivery).await;
                     outcome.requeue(message_id, reason.clone());
+                    outcome.to(&delivery.destination).requeued += 1;
                 }
             }
             Sent::Dead(reason) => {
@@ -409,6 +452,7 @@ where
             Ok(_) => {
                 self.record(delivery, DeliveryState::Dead).await.ok();
                 outcome.dead += 1;
+                outcome.to(&delivery.destination).dead += 1;
             }
             Err(error) => {
                 tracing::error!(error = %ErrorChain(&error), error.kind = %error.kind(), "could not dead-letter a delivery; it will be retried");
@@ -417,6 +461,7 @@ where
                     message_id,
                     format!("parking it failed: {}", ErrorChain(&error)),
                 );
+                outcome.to(&delivery.destination).requeued += 1;
             }
         }
     }

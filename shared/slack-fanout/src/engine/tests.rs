@@ -307,6 +307,19 @@ async fn a_missing_secret_parks_only_its_own_destinations_deliveries() {
         )
         .await;
     assert_eq!((outcome.delivered, outcome.dead), (1, 1));
+    // Per destination, as the dashboard shows them.
+    let ops = DestinationOutcome {
+        delivered: 1,
+        ..DestinationOutcome::default()
+    };
+    let deploys = DestinationOutcome {
+        dead: 1,
+        ..DestinationOutcome::default()
+    };
+    assert_eq!(
+        outcome.destinations,
+        BTreeMap::from([("deploys".to_string(), deploys), ("ops".to_string(), ops)])
+    );
     let letters = engine.dead_letters.messages();
     assert!(
         letters[0].contains("destination deploys: secret parameter /slack/bot does not exist"),
