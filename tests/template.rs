@@ -621,19 +621,110 @@ fn every_dead_letter_queue_has_an_alarm_notifying_the_alarms_topic() {
     );
 }
 
+/// Each function's metric namespace and the source that emits it.
+const EMITTED: [(&str, &str); 5] = [
+    (
+        fleetwatch_slack_fanout::NAMESPACE,
+        "shared/slack-fanout/src",
+    ),
+    (fleetwatch_alb_logs::NAMESPACE, "shared/alb-logs/src"),
+    (fleetwatch_ecs_events::NAMESPACE, "shared/ecs-events/src"),
+    (fleetwatch_capacity::NAMESPACE, "shared/capacity/src"),
+    (
+        fleetwatch_health_check::NAMESPACE,
+        "shared/health-check/src",
+    ),
+];
+
+/// The (namespace, metric) pairs a dashboard body shows: `[namespace, metric, ...]` entries and
+/// `SEARCH('{namespace,dimension} MetricName="metric" ...')` expressions.
+fn dashboard_metrics(body: &serde_json::Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for widget in body["widgets"].as_array().unwrap() {
+        for entry in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(expression) = entry[0]["expression"].as_str() {
+                let (_, schema) = expression.split_once('{').expect("a SEARCH schema");
+                let (schema, rest) = schema.split_once('}').unwrap();
+                let namespace = schema.split(',').next().unwrap();
+                let (_, metric) = rest.split_once("MetricName=\"").expect("a metric name");
+                let metric = metric.split('"').next().unwrap();
+                found.push((namespace.to_string(), metric.to_string()));
+            } else {
+                let namespace = entry[0].as_str().unwrap();
+                found.push((
+                    namespace.to_string(),
+                    entry[1].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// The dashboard shows every function's metrics, only metrics the code emits, every
+/// dead-letter queue of the stage, and the functions' errors.
+#[test]
+fn the_dashboard_shows_what_the_functions_emit_and_every_dead_letter_queue() {
+    let d = deployment(&[("Stage", string("staging"))]);
+    let body = d.properties("Dashboard")["DashboardBody"].as_str().unwrap();
+    let body: serde_json::Value = serde_json::from_str(body).expect("the body is JSON");
+    let shown = dashboard_metrics(&body);
+    for (namespace, source) in EMITTED {
+        assert!(
+            shown.iter().any(|(n, _)| n == namespace),
+            "no widget shows {namespace}"
+        );
+        let text = source_text(source);
+        for (_, metric) in shown.iter().filter(|(n, _)| n == namespace) {
+            assert!(
+                text.contains(&format!("\"{metric}\"")),
+                "{source} never emits {metric}"
+            );
+        }
+    }
+    for (namespace, metric) in &shown {
+        assert!(
+            EMITTED.iter().any(|(n, _)| n == namespace)
+                || ["AWS/SQS", "AWS/Lambda"].contains(&namespace.as_str()),
+            "{namespace} {metric}: a namespace of nobody"
+        );
+    }
+    // The dead-letter queues' widget finds each queue of the stage by its name's words.
+    let body = body.to_string();
+    let (_, search) = body
+        .split_once("ApproximateNumberOfMessagesVisible")
+        .unwrap();
+    let words: Vec<&str> = search
+        .split('\'')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(words[1..], ["fleetwatch", "dlq", "staging"]);
+    for queue in rules::dead_letter_queues(&d).keys() {
+        let name = d.properties(queue)["QueueName"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let name_words: Vec<&str> = name.split('-').collect();
+        assert!(
+            words[1..].iter().all(|w| name_words.contains(w)),
+            "{queue} ({name}) is not found by the widget"
+        );
+    }
+    assert!(shown.contains(&("AWS/Lambda".into(), "Errors".into())));
+}
+
 /// Every alarm notifies the alarms topic (alarm and recovery), and an alarm on a metric of ours
 /// names a metric the code emits, in the namespace it emits it in.
 #[test]
 fn every_alarm_notifies_the_alarms_topic_and_watches_a_metric_that_exists() {
     let d = deployment(&[]);
-    let emitted = [
-        (
-            fleetwatch_slack_fanout::NAMESPACE,
-            "shared/slack-fanout/src",
-        ),
-        (fleetwatch_alb_logs::NAMESPACE, "shared/alb-logs/src"),
-        (fleetwatch_ecs_events::NAMESPACE, "shared/ecs-events/src"),
-    ];
+    let emitted = EMITTED;
     let alarms: Vec<(&str, &serde_json::Value)> = d.of_type("AWS::CloudWatch::Alarm").collect();
     assert!(alarms.len() >= 3, "{alarms:?}");
     for (id, alarm) in alarms {
