@@ -2,9 +2,9 @@
 //! `template.yaml`). Pure: the caller passes the lookup, so tests need no process environment.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use fleetwatch_alb::encode::Format;
+use fleetwatch_ports::{Env, EnvError};
 
 use crate::keys::normalize_prefix;
 use crate::outputs::TableFormat;
@@ -60,20 +60,8 @@ pub struct TableConfig {
     pub format: TableFormat,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{name} is required{why}")]
-    Missing {
-        name: &'static str,
-        why: &'static str,
-    },
-    #[error("{name}={value:?} is not valid: {expected}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        expected: &'static str,
-    },
-}
+/// Why the configuration cannot be read (it names the variable and the value seen).
+pub type ConfigError = EnvError;
 
 pub const SEARCH_ENDPOINT: &str = "FLEETWATCH_SEARCH_ENDPOINT";
 pub const SEARCH_INDEX: &str = "FLEETWATCH_SEARCH_INDEX";
@@ -98,18 +86,19 @@ pub const WORK_DIR: &str = "FLEETWATCH_WORK_DIR";
 
 impl AlbLogsConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let search = search_config(&get)?;
-        let table = table_config(&get)?;
+        let env = Env::new(get);
+        let search = search_config(&env)?;
+        let table = table_config(&env)?;
         if search.is_none() && table.is_none() {
-            return Err(ConfigError::Missing {
+            return Err(EnvError::Missing {
                 name: SEARCH_ENDPOINT,
                 why: " (or FLEETWATCH_OUTPUT_BUCKET): with neither, the logs would go nowhere",
             });
         }
-        let errors_bucket = get(ERRORS_BUCKET)
+        let errors_bucket = env
+            .get(ERRORS_BUCKET)
             .or_else(|| table.as_ref().map(|t| t.bucket.clone()))
-            .ok_or(ConfigError::Missing {
+            .ok_or(EnvError::Missing {
                 name: ERRORS_BUCKET,
                 why: " when FLEETWATCH_OUTPUT_BUCKET is not set: unparseable lines must go somewhere",
             })?;
@@ -118,126 +107,110 @@ impl AlbLogsConfig {
             table,
             errors_bucket,
             errors_prefix: normalize_prefix(
-                &get(ERRORS_PREFIX).unwrap_or_else(|| "alb-errors".into()),
+                &env.get(ERRORS_PREFIX)
+                    .unwrap_or_else(|| "alb-errors".into()),
             ),
-            thresholds: thresholds(&get)?,
-            alerts_queue_url: get(ALERTS_QUEUE_URL),
-            poison_queue_url: get(POISON_QUEUE_URL),
+            thresholds: thresholds(&env)?,
+            alerts_queue_url: env.get(ALERTS_QUEUE_URL),
+            poison_queue_url: env.get(POISON_QUEUE_URL),
             // Lambda's writable directory; the lookup, not this crate, reads the environment.
-            work_dir: get(WORK_DIR)
-                .or_else(|| get("TMPDIR"))
+            work_dir: env
+                .get(WORK_DIR)
+                .or_else(|| env.get("TMPDIR"))
                 .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
         })
     }
 }
 
 /// The search cluster, when an endpoint is set.
-fn search_config(
-    get: &impl Fn(&str) -> Option<String>,
+fn search_config<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
 ) -> Result<Option<SearchConfig>, ConfigError> {
-    let Some(endpoint) = get(SEARCH_ENDPOINT) else {
+    let Some(endpoint) = env.get(SEARCH_ENDPOINT) else {
         return Ok(None);
     };
     Ok(Some(SearchConfig {
         endpoint,
-        index: get(SEARCH_INDEX).unwrap_or_else(|| "logs-aws.elb-default".into()),
-        op: match get(SEARCH_OP).as_deref() {
-            None | Some("create") => SearchOperation::Create,
-            Some("index") => SearchOperation::Index,
-            Some(other) => return Err(invalid(SEARCH_OP, other, "create or index")),
-        },
-        format: parse_or(get, SEARCH_FORMAT, Format::Ecs, "ecs, vrl or flat")?,
-        auth: search_auth(get)?,
+        index: env
+            .get(SEARCH_INDEX)
+            .unwrap_or_else(|| "logs-aws.elb-default".into()),
+        op: env.choice(
+            SEARCH_OP,
+            &[
+                ("create", SearchOperation::Create),
+                ("index", SearchOperation::Index),
+            ],
+        )?,
+        format: env.parse_or(SEARCH_FORMAT, Format::Ecs, "ecs, vrl or flat")?,
+        auth: search_auth(env)?,
     }))
 }
 
-fn search_auth(get: &impl Fn(&str) -> Option<String>) -> Result<SearchAuth, ConfigError> {
+fn search_auth<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<SearchAuth, ConfigError> {
     let with_basic = |name| {
-        get(name).ok_or(ConfigError::Missing {
+        env.get(name).ok_or(EnvError::Missing {
             name,
             why: " with basic authentication",
         })
     };
-    match get(SEARCH_AUTH).as_deref() {
+    match env.get(SEARCH_AUTH).as_deref() {
         None | Some("none") => Ok(SearchAuth::None),
         Some("basic") => Ok(SearchAuth::Basic {
             user: with_basic(SEARCH_USER)?,
             password_parameter: with_basic(SEARCH_PASSWORD_PARAMETER)?,
         }),
         Some("sigv4") => Ok(SearchAuth::SigV4 {
-            service: get(SEARCH_SIGV4_SERVICE).unwrap_or_else(|| "es".into()),
+            service: env.get(SEARCH_SIGV4_SERVICE).unwrap_or_else(|| "es".into()),
         }),
-        Some(other) => Err(invalid(SEARCH_AUTH, other, "none, basic or sigv4")),
+        Some(other) => Err(EnvError::invalid(
+            SEARCH_AUTH,
+            other,
+            "none, basic or sigv4",
+        )),
     }
 }
 
 /// The table (Athena) output, when an output bucket is set.
-fn table_config(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TableConfig>, ConfigError> {
-    let Some(bucket) = get(OUTPUT_BUCKET) else {
+fn table_config<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<TableConfig>, ConfigError> {
+    let Some(bucket) = env.get(OUTPUT_BUCKET) else {
         return Ok(None);
     };
     Ok(Some(TableConfig {
         bucket,
-        prefix: normalize_prefix(&get(OUTPUT_PREFIX).unwrap_or_else(|| "alb".into())),
-        format: match get(OUTPUT_FORMAT).as_deref() {
-            None | Some("parquet") => TableFormat::Parquet,
-            Some("ndjson") | Some("json") => TableFormat::NdjsonGz,
-            Some(other) => return Err(invalid(OUTPUT_FORMAT, other, "parquet or ndjson")),
-        },
+        prefix: normalize_prefix(&env.get(OUTPUT_PREFIX).unwrap_or_else(|| "alb".into())),
+        format: env.choice(
+            OUTPUT_FORMAT,
+            &[
+                ("parquet", TableFormat::Parquet),
+                ("ndjson", TableFormat::NdjsonGz),
+                ("json", TableFormat::NdjsonGz),
+            ],
+        )?,
     }))
 }
 
-fn thresholds(get: &impl Fn(&str) -> Option<String>) -> Result<Thresholds, ConfigError> {
+fn thresholds<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Thresholds, ConfigError> {
     let defaults = Thresholds::default();
     Ok(Thresholds {
-        five_xx_ratio: parse_or(
-            get,
+        five_xx_ratio: env.parse_or(
             ALERT_5XX_RATIO,
             defaults.five_xx_ratio,
             "a ratio such as 0.05",
         )?,
-        min_requests: parse_or(
-            get,
-            ALERT_MIN_REQUESTS,
-            defaults.min_requests,
-            "a whole number",
-        )?,
-        elb_5xx_count: parse_or(
-            get,
+        min_requests: env.parse_or(ALERT_MIN_REQUESTS, defaults.min_requests, "a whole number")?,
+        elb_5xx_count: env.parse_or(
             ALERT_ELB_5XX_COUNT,
             defaults.elb_5xx_count,
             "a whole number",
         )?,
-        p99_latency_seconds: parse_or(
-            get,
+        p99_latency_seconds: env.parse_or(
             ALERT_P99_SECONDS,
             defaults.p99_latency_seconds,
             "seconds, such as 2.5",
         )?,
     })
-}
-
-fn invalid(name: &'static str, value: &str, expected: &'static str) -> ConfigError {
-    ConfigError::Invalid {
-        name,
-        value: value.to_string(),
-        expected,
-    }
-}
-
-fn parse_or<T: FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-    expected: &'static str,
-) -> Result<T, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(value) => value
-            .trim()
-            .parse()
-            .map_err(|_| invalid(name, &value, expected)),
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The capacity function's configuration, from environment variables (set by `template.yaml`).
 //! Pure: the caller passes the lookup. Errors are reported at cold start, naming the variable.
 
+use fleetwatch_ports::{Env, EnvError};
 use fleetwatch_scaling::{Config, InstanceType, Mode, Resources};
 
 pub use fleetwatch_ports::env::{ALERTS_QUEUE_URL, STATE_TABLE};
@@ -54,98 +55,62 @@ pub struct CapacityConfig {
     pub alerts_queue_url: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum WiringError {
-    #[error("{0} is required")]
-    Missing(&'static str),
-    #[error("{name}={value:?} is not valid: {expected}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        expected: String,
-    },
-}
+/// Why the configuration cannot be read (it names the variable and the value seen).
+pub type WiringError = EnvError;
 
 impl CapacityConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, WiringError> {
-        let get = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let required = |name: &'static str| get(name).ok_or(WiringError::Missing(name));
-        let number = |name: &'static str, default: u64, range: (u64, u64)| match get(name) {
-            None => Ok(default),
-            Some(text) => text
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (range.0..=range.1).contains(n))
-                .ok_or_else(|| WiringError::Invalid {
-                    name,
-                    value: text,
-                    expected: format!("a whole number from {} to {}", range.0, range.1),
-                }),
-        };
-        let count = |name: &'static str, default: u32, range: (u64, u64)| {
-            number(name, u64::from(default), range).map(|n| n as u32)
-        };
-        let mode = match get(MODE).as_deref() {
-            None | Some("observe") => Mode::Observe,
-            Some("enforce") => Mode::Enforce,
-            Some(other) => {
-                return Err(WiringError::Invalid {
-                    name: MODE,
-                    value: other.to_string(),
-                    expected: "enforce or observe".into(),
-                });
-            }
-        };
-        let types_text = required(INSTANCE_TYPES)?;
-        let instance_types =
-            parse_instance_types(&types_text).map_err(|expected| WiringError::Invalid {
-                name: INSTANCE_TYPES,
-                value: types_text.clone(),
-                expected,
-            })?;
-        let defaults = Config::default();
-        let planner = Config {
-            mode,
-            spare_instances: count(SPARE_INSTANCES, defaults.spare_instances, (0, 100))?,
-            scale_in_delay_s: number(SCALE_IN_DELAY, defaults.scale_in_delay_s, (0, 86_400))?,
-            max_scale_out_step: count(
-                MAX_SCALE_OUT_STEP,
-                defaults.max_scale_out_step,
-                (1, 10_000),
-            )?,
-            max_scale_in_step: count(MAX_SCALE_IN_STEP, defaults.max_scale_in_step, (1, 10_000))?,
-            disruption_budget: count(DISRUPTION_BUDGET, defaults.disruption_budget, (0, 1_000))?,
-            // Auto Scaling never holds a hook longer than 48 hours.
-            max_hook_hold_s: number(MAX_HOOK_HOLD, defaults.max_hook_hold_s, (60, 48 * 3600))?,
-            heartbeat_margin_s: number(HEARTBEAT_MARGIN, defaults.heartbeat_margin_s, (60, 3600))?,
-        };
+        let env = Env::new(get);
+        let planner = planner_config(&env)?;
         // Auto Scaling's limits for HeartbeatTimeout.
         let heartbeat_timeout_s =
-            number(HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT_S, (30, 7200))?;
+            env.whole(HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT_S, 30..=7200)?;
         if planner.heartbeat_margin_s >= heartbeat_timeout_s {
-            return Err(WiringError::Invalid {
-                name: HEARTBEAT_MARGIN,
-                value: planner.heartbeat_margin_s.to_string(),
-                expected: format!(
+            return Err(EnvError::invalid(
+                HEARTBEAT_MARGIN,
+                planner.heartbeat_margin_s.to_string(),
+                format!(
                     "less than {HEARTBEAT_TIMEOUT} ({heartbeat_timeout_s} s), or every reconcile heartbeats"
                 ),
-            });
+            ));
         }
+        let types_text = env.required(INSTANCE_TYPES)?;
+        let instance_types = parse_instance_types(&types_text)
+            .map_err(|expected| EnvError::invalid(INSTANCE_TYPES, types_text.clone(), expected))?;
         Ok(Self {
-            cluster: required(CLUSTER)?,
-            asg: required(ASG)?,
-            hook_name: get(HOOK_NAME).unwrap_or_else(|| DEFAULT_HOOK_NAME.to_string()),
+            cluster: env.required(CLUSTER)?,
+            asg: env.required(ASG)?,
+            hook_name: env
+                .get(HOOK_NAME)
+                .unwrap_or_else(|| DEFAULT_HOOK_NAME.to_string()),
             heartbeat_timeout_s,
             instance_types,
             planner,
-            state_table: required(STATE_TABLE)?,
-            alerts_queue_url: required(ALERTS_QUEUE_URL)?,
+            state_table: env.required(STATE_TABLE)?,
+            alerts_queue_url: env.required(ALERTS_QUEUE_URL)?,
         })
     }
+}
+
+/// The planner's mode and knobs: the defaults with what the environment changes.
+fn planner_config(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Config, EnvError> {
+    let defaults = Config::default();
+    let count =
+        |name, default: u32, range| env.whole(name, u64::from(default), range).map(|n| n as u32);
+    Ok(Config {
+        mode: env.choice(
+            MODE,
+            &[("observe", Mode::Observe), ("enforce", Mode::Enforce)],
+        )?,
+        spare_instances: count(SPARE_INSTANCES, defaults.spare_instances, 0..=100)?,
+        scale_in_delay_s: env.whole(SCALE_IN_DELAY, defaults.scale_in_delay_s, 0..=86_400)?,
+        max_scale_out_step: count(MAX_SCALE_OUT_STEP, defaults.max_scale_out_step, 1..=10_000)?,
+        max_scale_in_step: count(MAX_SCALE_IN_STEP, defaults.max_scale_in_step, 1..=10_000)?,
+        disruption_budget: count(DISRUPTION_BUDGET, defaults.disruption_budget, 0..=1_000)?,
+        // Auto Scaling never holds a hook longer than 48 hours.
+        max_hook_hold_s: env.whole(MAX_HOOK_HOLD, defaults.max_hook_hold_s, 60..=48 * 3600)?,
+        heartbeat_margin_s: env.whole(HEARTBEAT_MARGIN, defaults.heartbeat_margin_s, 60..=3600)?,
+    })
 }
 
 /// `name=cpu/memory` entries, comma-separated, in launch order.
@@ -289,7 +254,7 @@ mod tests {
         let message = config(&with(&[(MODE, "on")])).unwrap_err().to_string();
         assert_eq!(
             message,
-            "FLEETWATCH_CAPACITY_MODE=\"on\" is not valid: enforce or observe"
+            "FLEETWATCH_CAPACITY_MODE=\"on\" is not valid: one of observe, enforce"
         );
         for missing in [CLUSTER, ASG, INSTANCE_TYPES, STATE_TABLE, ALERTS_QUEUE_URL] {
             let vars: Vec<_> = BASE
@@ -298,7 +263,7 @@ mod tests {
                 .filter(|(k, _)| *k != missing)
                 .collect();
             assert!(
-                matches!(config(&vars), Err(WiringError::Missing(name)) if name == missing),
+                matches!(config(&vars), Err(WiringError::Missing { name, .. }) if name == missing),
                 "{missing}"
             );
         }

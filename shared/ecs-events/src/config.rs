@@ -2,6 +2,7 @@
 //! Pure: the caller passes the lookup. Errors are reported at cold start, naming the variable.
 
 use fleetwatch_ecs::NoisePolicy;
+use fleetwatch_ports::{Env, EnvError};
 
 use crate::handler::Settings;
 
@@ -22,47 +23,23 @@ pub struct EcsEventsConfig {
     pub region: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum WiringError {
-    #[error("{0} is required")]
-    Missing(&'static str),
-    #[error("{name}={value:?} is not valid: {expected}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        expected: String,
-    },
-}
+/// Why the configuration cannot be read (it names the variable and the value seen).
+pub type WiringError = EnvError;
 
 impl EcsEventsConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, WiringError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(WiringError::Missing(name));
-        let enrich = match get(ENRICH).as_deref().map(str::trim) {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(other) => {
-                return Err(WiringError::Invalid {
-                    name: ENRICH,
-                    value: other.to_string(),
-                    expected: "true or false".into(),
-                });
-            }
-        };
-        let keep = get(NOISE_KEEP).unwrap_or_default();
-        let policy = NoisePolicy::keeping(&keep).map_err(|expected| WiringError::Invalid {
-            name: NOISE_KEEP,
-            value: keep.clone(),
-            expected,
-        })?;
+        let env = Env::new(get);
+        let keep = env.get(NOISE_KEEP).unwrap_or_default();
+        let policy = NoisePolicy::keeping(&keep)
+            .map_err(|expected| EnvError::invalid(NOISE_KEEP, keep.clone(), expected))?;
         Ok(Self {
-            alerts_queue_url: required(ALERTS_QUEUE_URL)?,
-            state_table: required(STATE_TABLE)?,
-            events_dlq_url: required(EVENTS_DLQ_URL)?,
-            enrich,
+            alerts_queue_url: env.required(ALERTS_QUEUE_URL)?,
+            state_table: env.required(STATE_TABLE)?,
+            events_dlq_url: env.required(EVENTS_DLQ_URL)?,
+            enrich: env.choice(ENRICH, &[("true", true), ("false", false)])?,
             policy,
             // Lambda sets it; console links fall back to the handler's default without it.
-            region: get("AWS_REGION"),
+            region: env.get("AWS_REGION"),
         })
     }
 
@@ -132,10 +109,10 @@ mod tests {
             error.starts_with("FLEETWATCH_NOISE_KEEP=\"steady\""),
             "{error}"
         );
-        assert!(matches!(
+        assert_eq!(
             config_err(&BASE[1..]),
-            WiringError::Missing(ALERTS_QUEUE_URL)
-        ));
+            EnvError::missing(ALERTS_QUEUE_URL)
+        );
     }
 
     fn config_err(vars: &[(&str, &str)]) -> WiringError {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fleetwatch_health::{Config, ConfigError};
-use fleetwatch_ports::{SecretError, SecretSource};
+use fleetwatch_ports::{Env, EnvError, SecretError, SecretSource};
 
 use crate::handler::Settings;
 
@@ -48,14 +48,8 @@ impl std::fmt::Display for ConfigSource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WiringError {
-    #[error("{0} is required")]
-    Missing(&'static str),
-    #[error("{name}={value:?} is not valid: {expected}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        expected: &'static str,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     #[error("reading the health checks configuration from SSM")]
     ReadParameter(#[source] SecretError),
     #[error("reading the health checks configuration from {path}")]
@@ -77,31 +71,18 @@ impl WiringError {
 
 impl HealthCheckConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, WiringError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(WiringError::Missing(name));
-        let whole = |name: &'static str, default: u64| -> Result<u64, WiringError> {
-            match get(name) {
-                None => Ok(default),
-                Some(value) => value.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or(
-                    WiringError::Invalid {
-                        name,
-                        value,
-                        expected: "a whole number above 0",
-                    },
-                ),
-            }
-        };
-        let source = match (get(CONFIG_PARAMETER), get(CONFIG_FILE)) {
-            (Some(name), _) => ConfigSource::Parameter(name.trim().to_owned()),
+        let env = Env::new(get);
+        let source = match (env.get(CONFIG_PARAMETER), env.get(CONFIG_FILE)) {
+            (Some(name), _) => ConfigSource::Parameter(name),
             (None, Some(path)) => ConfigSource::File(path.into()),
-            (None, None) => return Err(WiringError::Missing(CONFIG_PARAMETER)),
+            (None, None) => return Err(EnvError::missing(CONFIG_PARAMETER).into()),
         };
         Ok(Self {
             source,
-            state_table: required(STATE_TABLE)?,
-            alerts_queue_url: required(ALERTS_QUEUE_URL)?,
-            schedule_period: Duration::from_secs(whole(SCHEDULE_PERIOD, 60)?),
-            concurrency: usize::try_from(whole(CONCURRENCY, 16)?).unwrap_or(usize::MAX),
+            state_table: env.required(STATE_TABLE)?,
+            alerts_queue_url: env.required(ALERTS_QUEUE_URL)?,
+            schedule_period: Duration::from_secs(env.whole(SCHEDULE_PERIOD, 60, 1..=86_400)?),
+            concurrency: env.whole(CONCURRENCY, 16, 1..=1_000)? as usize,
         })
     }
 
@@ -192,17 +173,23 @@ mod tests {
     fn mistakes_name_the_variable() {
         assert!(matches!(
             config(&BASE[1..]).unwrap_err(),
-            WiringError::Missing(CONFIG_PARAMETER)
+            WiringError::Env(EnvError::Missing {
+                name: CONFIG_PARAMETER,
+                ..
+            })
         ));
         assert!(matches!(
             config(&BASE[..2]).unwrap_err(),
-            WiringError::Missing(ALERTS_QUEUE_URL)
+            WiringError::Env(EnvError::Missing {
+                name: ALERTS_QUEUE_URL,
+                ..
+            })
         ));
         let mut vars = BASE.to_vec();
         vars.push((SCHEDULE_PERIOD, "1m"));
         assert_eq!(
             config(&vars).unwrap_err().to_string(),
-            "FLEETWATCH_HEALTH_PERIOD=\"1m\" is not valid: a whole number above 0"
+            "FLEETWATCH_HEALTH_PERIOD=\"1m\" is not valid: a whole number from 1 to 86400"
         );
     }
 

@@ -23,6 +23,7 @@ mod queue;
 mod secrets;
 mod state;
 
+pub use env::{Env, EnvError};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, epoch_millis, epoch_seconds};
 pub use fault::{BoxError, ErrorChain, Fault, FaultKind};
 pub use metrics::{MetricLines, MetricSet, MetricsSink, Unit};

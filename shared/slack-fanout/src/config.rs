@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use fleetwatch_ports::{SecretError, SecretSource};
+use fleetwatch_ports::{Env, EnvError, SecretError, SecretSource};
 use fleetwatch_routing::{Config, ConfigError};
 
 use crate::engine::{Settings, Target};
@@ -50,14 +50,8 @@ pub enum RoutingSource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WiringError {
-    #[error("{0} is required")]
-    Missing(&'static str),
-    #[error("{name}={value:?} is not valid: {expected}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        expected: &'static str,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     #[error("reading the routing configuration from SSM")]
     ReadParameter(#[source] SecretError),
     #[error("reading the routing configuration from {path}")]
@@ -70,43 +64,28 @@ pub enum WiringError {
     Routing(#[from] ConfigError),
 }
 
-/// Blank values count as absent.
-fn lookup(get: impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> {
-    move |name: &str| get(name).filter(|v| !v.trim().is_empty())
-}
-
-fn number<T: std::str::FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<Option<T>, WiringError> {
-    get(name)
-        .map(|value| {
-            value.trim().parse().map_err(|_| WiringError::Invalid {
-                name,
-                value,
-                expected: "a whole number",
-            })
-        })
-        .transpose()
-}
-
 impl FanoutConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, WiringError> {
-        let get = lookup(get);
-        let routing = match (get(ROUTING_PARAMETER), get(ROUTING_FILE)) {
+        let env = Env::new(get);
+        let routing = match (env.get(ROUTING_PARAMETER), env.get(ROUTING_FILE)) {
             (Some(name), _) => RoutingSource::Parameter(name),
             (None, Some(path)) => RoutingSource::File(path.into()),
-            (None, None) => return Err(WiringError::Missing(ROUTING_PARAMETER)),
+            (None, None) => return Err(EnvError::missing(ROUTING_PARAMETER).into()),
         };
+        let default_digest = Settings::default().digest_threshold as u64;
         Ok(Self {
             routing,
-            state_table: get(STATE_TABLE).ok_or(WiringError::Missing(STATE_TABLE))?,
-            dead_letter_queue_url: get(DEAD_LETTER_QUEUE_URL)
-                .ok_or(WiringError::Missing(DEAD_LETTER_QUEUE_URL))?,
-            slack_api_base: get(SLACK_API_BASE).unwrap_or_else(|| "https://slack.com/api".into()),
-            digest_threshold: number(&get, DIGEST_THRESHOLD)?
-                .unwrap_or(Settings::default().digest_threshold),
-            max_receives: number(&get, MAX_RECEIVES)?,
+            state_table: env.required(STATE_TABLE)?,
+            dead_letter_queue_url: env.required(DEAD_LETTER_QUEUE_URL)?,
+            slack_api_base: env
+                .get(SLACK_API_BASE)
+                .unwrap_or_else(|| "https://slack.com/api".into()),
+            digest_threshold: env.whole(DIGEST_THRESHOLD, default_digest, 1..=1_000)? as usize,
+            // SQS allows 1 to 1000 receives before it moves a message to the dead-letter queue.
+            max_receives: match env.get(MAX_RECEIVES) {
+                None => None,
+                Some(_) => Some(env.whole(MAX_RECEIVES, 0, 1..=1_000)? as u32),
+            },
         })
     }
 
@@ -121,13 +100,14 @@ impl FanoutConfig {
 
 impl ReceiverConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, WiringError> {
-        let get = lookup(get);
-        let required = |name: &'static str| get(name).ok_or(WiringError::Missing(name));
+        let env = Env::new(get);
+        let default_body = DEFAULT_MAX_BODY_BYTES as u64;
         Ok(Self {
-            token_parameter: required(WEBHOOK_TOKEN_PARAMETER)?,
-            alerts_queue_url: required(ALERTS_QUEUE_URL)?,
-            dead_letter_queue_url: required(DEAD_LETTER_QUEUE_URL)?,
-            max_body_bytes: number(&get, MAX_BODY_BYTES)?.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            token_parameter: env.required(WEBHOOK_TOKEN_PARAMETER)?,
+            alerts_queue_url: env.required(ALERTS_QUEUE_URL)?,
+            dead_letter_queue_url: env.required(DEAD_LETTER_QUEUE_URL)?,
+            // Lambda's synchronous request payload limit is 6 MB.
+            max_body_bytes: env.whole(MAX_BODY_BYTES, default_body, 1_024..=6_000_000)? as usize,
         })
     }
 }
