@@ -202,3 +202,60 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() -> TestResult {
     );
     Ok(())
 }
+
+/// What a function reads as its deadline under `LambdaWatch`: a date minutes ahead, as Lambda
+/// gives it. (`cargo lambda watch` itself sends a duration, which reads as a date in 1970: the
+/// test-support proxy in front of its runtime API turns it into a date.) The test plays the
+/// function's side of the runtime API itself: it takes the invocation and answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invocation_gets_a_deadline_in_the_future() -> TestResult {
+    let watch = std::sync::Arc::new(LambdaWatch::start()?);
+    let runtime_api = watch
+        .function_env("alb-logs")
+        .into_iter()
+        .find(|(name, _)| name == "AWS_LAMBDA_RUNTIME_API")
+        .map(|(_, value)| value)
+        .unwrap();
+    // A thread of its own, not `spawn_blocking`: if the test fails before answering, the
+    // runtime's shutdown must not wait for this invocation.
+    let invoking = watch.clone();
+    let (answered, invocation) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || answered.send(invoking.invoke("alb-logs", &json!({"probe": 1}))));
+
+    let client = reqwest::Client::new();
+    let next = format!("{runtime_api}/2018-06-01/runtime/invocation/next");
+    let polling_until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let event = loop {
+        let answer = client.get(&next).send().await?;
+        if answer.status() == 200 {
+            break answer;
+        }
+        assert!(std::time::Instant::now() < polling_until, "no invocation");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let header = |name: &str| event.headers()[name].to_str().unwrap().to_string();
+    let deadline_ms: u64 = header("lambda-runtime-deadline-ms").parse()?;
+    let request_id = header("lambda-runtime-aws-request-id");
+    assert_eq!(
+        event.json::<serde_json::Value>().await?,
+        json!({"probe": 1})
+    );
+
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    assert!(
+        deadline_ms > now_ms && deadline_ms <= now_ms + 15 * 60 * 1000,
+        "deadline {deadline_ms}, now {now_ms}"
+    );
+    client
+        .post(format!(
+            "{runtime_api}/2018-06-01/runtime/invocation/{request_id}/response"
+        ))
+        .json(&json!({"answered": true}))
+        .send()
+        .await?
+        .error_for_status()?;
+    assert_eq!(invocation.await?, Ok(json!({"answered": true})));
+    Ok(())
+}

@@ -16,6 +16,7 @@ pub mod aws_json;
 pub mod bulk;
 pub mod lambda;
 pub mod moto;
+mod runtime_proxy;
 pub mod slack;
 
 use std::fmt;
