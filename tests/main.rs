@@ -9,6 +9,7 @@ mod support;
 mod alb_logs;
 mod aws_harness;
 mod deploy;
+mod e2e;
 mod ecs_events;
 mod envelopes;
 mod fakes;
