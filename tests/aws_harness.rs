@@ -119,6 +119,47 @@ async fn s3_missing_object_is_not_found_and_not_retryable() -> TestResult {
     Ok(())
 }
 
+/// A notification from a versioned bucket names the version; when that version has been deleted
+/// since, S3 answers `NoSuchVersion`: the object is gone as surely as with `NoSuchKey`, and
+/// retrying will not bring it back.
+#[tokio::test]
+async fn s3_deleted_version_is_not_found() -> TestResult {
+    let moto = MotoServer::start()?;
+    let s3 = moto.clients().await.s3();
+    s3.create_bucket().bucket("logs").send().await?;
+    let versioning = aws_sdk_s3::types::VersioningConfiguration::builder()
+        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+        .build();
+    s3.put_bucket_versioning()
+        .bucket("logs")
+        .versioning_configuration(versioning)
+        .send()
+        .await?;
+    let put = s3
+        .put_object()
+        .bucket("logs")
+        .key("a.log")
+        .body(ByteStream::from_static(b"line\n"))
+        .send()
+        .await?;
+    let version = put.version_id().expect("a versioned bucket").to_string();
+    s3.delete_object()
+        .bucket("logs")
+        .key("a.log")
+        .version_id(&version)
+        .send()
+        .await?;
+
+    let mut gone = object("logs", "a.log");
+    gone.version_id = Some(version);
+    let error = match S3Objects::new(s3).open(&gone).await {
+        Ok(_) => panic!("a deleted version opened"),
+        Err(error) => error,
+    };
+    assert!(matches!(error, ObjectError::NotFound { .. }), "{error}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn sqs_send_receive_delete() -> TestResult {
     let moto = MotoServer::start()?;

@@ -33,11 +33,22 @@ fn sample_access_log() -> (String, Vec<u8>) {
     )
 }
 
-/// A function process serving `watch`; killed when dropped.
-struct FunctionProcess(Child);
+/// A function process serving `watch`; killed when dropped. Also used by the end-to-end suite.
+pub(crate) struct FunctionProcess {
+    child: Child,
+    /// Its stdout and stderr: the function's JSON log, and the panic if `run()` returned.
+    log: tempfile::NamedTempFile,
+}
 
 impl FunctionProcess {
-    fn start(function: &str, watch: &LambdaWatch, env: &[(String, String)]) -> FunctionProcess {
+    /// Starts `function` (a name [`run_a_function`] knows) serving `watch`, with `env` on top of
+    /// the environment Lambda sets.
+    pub(crate) fn start(
+        function: &str,
+        watch: &LambdaWatch,
+        env: &[(String, String)],
+    ) -> FunctionProcess {
+        let log = tempfile::NamedTempFile::new().expect("a log file for the function");
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
             .args([
@@ -50,21 +61,28 @@ impl FunctionProcess {
             .envs(watch.function_env(function))
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
-            .stdout(Stdio::null());
+            .stdout(log.reopen().expect("the function's log"))
+            .stderr(log.reopen().expect("the function's log"));
         tie_to_this_process(&mut command);
-        FunctionProcess(command.spawn().expect("starting the function process"))
+        let child = command.spawn().expect("starting the function process");
+        FunctionProcess { child, log }
+    }
+
+    /// What the function logged so far.
+    pub(crate) fn output(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 }
 
 impl Drop for FunctionProcess {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// Not a test of its own: the function process of the tests above (its `run()` never returns
-/// while the runtime API answers).
+/// Not a test of its own: the function process of the tests above and of `e2e` (its `run()`
+/// never returns while the runtime API answers).
 #[test]
 #[ignore = "run as a child process by the tests of this module"]
 fn run_a_function() {
@@ -74,6 +92,8 @@ fn run_a_function() {
         match function.as_str() {
             "alb-logs" => alb_logs::run().await,
             "ecs-events" => ecs_events::run().await,
+            "slack-fanout" => slack_fanout::run().await,
+            "alertmanager-receiver" => alertmanager_receiver::run().await,
             other => panic!("no function {other}"),
         }
     });
@@ -119,11 +139,17 @@ async fn alb_logs_runs_under_the_lambda_runtime_api() -> TestResult {
         ),
     ]);
     let watch = LambdaWatch::start()?;
-    let _function = FunctionProcess::start("alb-logs", &watch, &env);
+    let function = FunctionProcess::start("alb-logs", &watch, &env);
 
     let answer = watch
         .invoke("alb-logs", &s3_notification(LOGS, &key))
-        .unwrap_or_else(|e| panic!("invoke failed: {e}\n{}", watch.output()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "invoke failed: {e}\n{}\n{}",
+                watch.output(),
+                function.output()
+            )
+        });
     assert_eq!(answer, json!({"objects": 1}));
     let stored: BTreeSet<String> = s3
         .list_objects_v2()
@@ -171,7 +197,7 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() -> TestResult {
         ("FLEETWATCH_STATE_TABLE".into(), "fleetwatch-state".into()),
     ]);
     let watch = LambdaWatch::start()?;
-    let _function = FunctionProcess::start("ecs-events", &watch, &env);
+    let function = FunctionProcess::start("ecs-events", &watch, &env);
 
     // A placement failure of a service moto does not know: the alert goes out, marked as not
     // enriched (DescribeServices finds no such service).
@@ -179,9 +205,13 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() -> TestResult {
         .join("../events/ecs/service-placement-failure.json");
     let event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let answer = watch
-        .invoke("ecs-events", &event)
-        .unwrap_or_else(|e| panic!("invoke failed: {e}\n{}", watch.output()));
+    let answer = watch.invoke("ecs-events", &event).unwrap_or_else(|e| {
+        panic!(
+            "invoke failed: {e}\n{}\n{}",
+            watch.output(),
+            function.output()
+        )
+    });
     assert_eq!(
         answer,
         json!({"outcome": "published", "alerts": 1, "enrichment_failed": 1})
@@ -200,5 +230,62 @@ async fn ecs_events_runs_under_the_lambda_runtime_api() -> TestResult {
             .contains("cannot be placed"),
         "{alert}"
     );
+    Ok(())
+}
+
+/// What a function reads as its deadline under `LambdaWatch`: a date minutes ahead, as Lambda
+/// gives it. (`cargo lambda watch` itself sends a duration, which reads as a date in 1970: the
+/// test-support proxy in front of its runtime API turns it into a date.) The test plays the
+/// function's side of the runtime API itself: it takes the invocation and answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invocation_gets_a_deadline_in_the_future() -> TestResult {
+    let watch = std::sync::Arc::new(LambdaWatch::start()?);
+    let runtime_api = watch
+        .function_env("alb-logs")
+        .into_iter()
+        .find(|(name, _)| name == "AWS_LAMBDA_RUNTIME_API")
+        .map(|(_, value)| value)
+        .unwrap();
+    // A thread of its own, not `spawn_blocking`: if the test fails before answering, the
+    // runtime's shutdown must not wait for this invocation.
+    let invoking = watch.clone();
+    let (answered, invocation) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || answered.send(invoking.invoke("alb-logs", &json!({"probe": 1}))));
+
+    let client = reqwest::Client::new();
+    let next = format!("{runtime_api}/2018-06-01/runtime/invocation/next");
+    let polling_until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let event = loop {
+        let answer = client.get(&next).send().await?;
+        if answer.status() == 200 {
+            break answer;
+        }
+        assert!(std::time::Instant::now() < polling_until, "no invocation");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let header = |name: &str| event.headers()[name].to_str().unwrap().to_string();
+    let deadline_ms: u64 = header("lambda-runtime-deadline-ms").parse()?;
+    let request_id = header("lambda-runtime-aws-request-id");
+    assert_eq!(
+        event.json::<serde_json::Value>().await?,
+        json!({"probe": 1})
+    );
+
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    assert!(
+        deadline_ms > now_ms && deadline_ms <= now_ms + 15 * 60 * 1000,
+        "deadline {deadline_ms}, now {now_ms}"
+    );
+    client
+        .post(format!(
+            "{runtime_api}/2018-06-01/runtime/invocation/{request_id}/response"
+        ))
+        .json(&json!({"answered": true}))
+        .send()
+        .await?
+        .error_for_status()?;
+    assert_eq!(invocation.await?, Ok(json!({"answered": true})));
     Ok(())
 }

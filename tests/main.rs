@@ -11,6 +11,7 @@ mod aws_harness;
 mod capacity;
 mod capacity_template;
 mod deploy;
+mod e2e;
 mod ecs_events;
 mod envelopes;
 mod fakes;

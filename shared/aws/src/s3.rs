@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use fleetwatch_alb_logs::{
     ObjectBody, ObjectError, ObjectRef, ObjectSource, OutputStore, READ_BUFFER, StoreError,
@@ -36,7 +38,7 @@ impl ObjectSource for S3Objects {
             .send()
             .await
             .map_err(|err| {
-                if err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                if err.as_service_error().is_some_and(is_gone) {
                     ObjectError::not_found(object)
                 } else {
                     ObjectError::read(object, fault(err))
@@ -52,6 +54,12 @@ impl ObjectSource for S3Objects {
             )),
         })
     }
+}
+
+/// The object, or the version the notification named, no longer exists. The SDK models
+/// `NoSuchKey` but not `NoSuchVersion` (a versioned bucket's answer for a deleted version).
+fn is_gone(error: &GetObjectError) -> bool {
+    error.is_no_such_key() || error.code() == Some("NoSuchVersion")
 }
 
 /// Output files stored in one bucket.
@@ -90,5 +98,33 @@ impl OutputStore for S3Store {
 
     fn describe(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::types::error::NoSuchKey;
+
+    use super::*;
+
+    fn answered(code: &str) -> GetObjectError {
+        GetObjectError::generic(ErrorMetadata::builder().code(code).build())
+    }
+
+    #[test]
+    fn a_missing_key_or_version_is_gone_and_nothing_else_is() {
+        assert!(is_gone(&GetObjectError::NoSuchKey(
+            NoSuchKey::builder().build()
+        )));
+        assert!(is_gone(&answered("NoSuchVersion")));
+        for code in [
+            "NoSuchBucket",
+            "AccessDenied",
+            "InvalidArgument",
+            "SlowDown",
+        ] {
+            assert!(!is_gone(&answered(code)), "{code}");
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! `cargo lambda watch`: the Lambda runtime API emulator. It serves the runtime API to a
 //! function process the test starts (the real `lambda_runtime` client loop, the environment Lambda
 //! sets) and takes invocations (`cargo lambda invoke`). Started from the project's `.venv`;
-//! killed with its whole process group on drop.
+//! killed with its whole process group on drop. Functions reach its runtime API through
+//! [`crate::runtime_proxy`], which gives each invocation a real deadline (the emulator sends a
+//! duration).
 
 // prctl/getppid/_exit between fork and exec, kill of the process group on drop.
 #![allow(unsafe_code)]
@@ -13,11 +15,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::NeedsSetup;
+use crate::slack::harness::ServerThread;
 
 pub struct LambdaWatch {
     child: Child,
     port: u16,
     log: PathBuf,
+    /// The runtime API as functions reach it.
+    runtime: ServerThread,
 }
 
 fn workspace_root() -> PathBuf {
@@ -61,7 +66,14 @@ impl LambdaWatch {
             .process_group(0);
         tie_to_this_process(&mut command);
         let child = command.spawn().expect("spawning cargo lambda watch");
-        let mut watch = LambdaWatch { child, port, log };
+        let runtime = crate::runtime_proxy::start(&format!("http://127.0.0.1:{port}"))
+            .expect("starting the runtime API proxy");
+        let mut watch = LambdaWatch {
+            child,
+            port,
+            log,
+            runtime,
+        };
         let deadline = Instant::now() + Duration::from_secs(120);
         let address = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
         while Instant::now() < deadline {
@@ -89,7 +101,7 @@ impl LambdaWatch {
         [
             (
                 "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{}/.rt/{function}", self.port),
+                format!("{}/.rt/{function}", self.runtime.base_url()),
             ),
             ("AWS_LAMBDA_FUNCTION_NAME", function.to_string()),
             ("AWS_LAMBDA_FUNCTION_VERSION", "1".into()),

@@ -21,6 +21,7 @@ pub mod aws_query;
 pub mod bulk;
 pub mod lambda;
 pub mod moto;
+mod runtime_proxy;
 pub mod service;
 pub mod slack;
 
