@@ -109,10 +109,7 @@ mod tests {
             error.starts_with("FLEETWATCH_NOISE_KEEP=\"steady\""),
             "{error}"
         );
-        assert_eq!(
-            config_err(&BASE[1..]),
-            EnvError::missing(ALERTS_QUEUE_URL)
-        );
+        assert_eq!(config_err(&BASE[1..]), EnvError::missing(ALERTS_QUEUE_URL));
     }
 
     fn config_err(vars: &[(&str, &str)]) -> WiringError {

@@ -33,7 +33,11 @@ impl EnvError {
         EnvError::Missing { name, why: "" }
     }
 
-    pub fn invalid(name: &'static str, value: impl Into<String>, expected: impl Into<String>) -> Self {
+    pub fn invalid(
+        name: &'static str,
+        value: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
         EnvError::Invalid {
             name,
             value: value.into(),
@@ -90,17 +94,17 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             .ok()
             .filter(|n| range.contains(n))
             .ok_or_else(|| {
-                let expected = format!(
-                    "a whole number from {} to {}",
-                    range.start(),
-                    range.end()
-                );
+                let expected = format!("a whole number from {} to {}", range.start(), range.end());
                 EnvError::invalid(name, text, expected)
             })
     }
 
     /// One of the named `choices`; the first when unset.
-    pub fn choice<T: Clone>(&self, name: &'static str, choices: &[(&str, T)]) -> Result<T, EnvError> {
+    pub fn choice<T: Clone>(
+        &self,
+        name: &'static str,
+        choices: &[(&str, T)],
+    ) -> Result<T, EnvError> {
         let Some(text) = self.get(name) else {
             return Ok(choices[0].1.clone());
         };

@@ -23,8 +23,8 @@ mod queue;
 mod secrets;
 mod state;
 
-pub use env::{Env, EnvError};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, epoch_millis, epoch_seconds};
+pub use env::{Env, EnvError};
 pub use fault::{BoxError, ErrorChain, Fault, FaultKind};
 pub use metrics::{MetricLines, MetricSet, MetricsSink, Unit};
 pub use queue::{MAX_MESSAGE_BYTES, MemoryQueue, MessageQueue, QueueError, Rejected};
