@@ -4,7 +4,7 @@
 
 use aws_lambda_events::s3::batch_job::{S3BatchJobResponse, S3BatchJobResult};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
-use fleetwatch_ports::{ErrorChain, MessageQueue, MetricSet, MetricsSink};
+use fleetwatch_ports::{ErrorChain, FaultKind, MessageQueue, MetricSet, MetricsSink};
 use serde_json::{Value, json};
 
 use crate::envelope::{BatchJob, EnvelopeError, ObjectRef, SqsItem, Trigger, decode_trigger};
@@ -109,7 +109,15 @@ where
                         self.emit_all(metrics);
                         ("Succeeded", summary(&report))
                     }
-                    Err(failure) => ("TemporaryFailure", ErrorChain(&failure).to_string()),
+                    // Batch Operations retries a temporary failure; a permanent one (access
+                    // denied, a missing bucket) would only fail again.
+                    Err(failure) => (
+                        match failure.kind() {
+                            FaultKind::Permanent => "PermanentFailure",
+                            FaultKind::Transient => "TemporaryFailure",
+                        },
+                        ErrorChain(&failure).to_string(),
+                    ),
                 },
             };
             result.result_code = Some(code.into());
@@ -468,6 +476,45 @@ mod tests {
             Err(fleetwatch_ports::QueueError::Send(
                 fleetwatch_ports::Fault::transient("ServiceUnavailable"),
             ))
+        }
+    }
+
+    /// A queue that refuses everything with a failure of one kind.
+    struct RefusingWith(FaultKind);
+
+    impl MessageQueue for RefusingWith {
+        async fn send(&self, _body: &str) -> Result<String, fleetwatch_ports::QueueError> {
+            let fault = match self.0 {
+                FaultKind::Transient => fleetwatch_ports::Fault::transient("ServiceUnavailable"),
+                FaultKind::Permanent => fleetwatch_ports::Fault::permanent("AccessDenied"),
+            };
+            Err(fleetwatch_ports::QueueError::Send(fault))
+        }
+    }
+
+    /// A Batch Operations task that fails answers TemporaryFailure only when a retry can help.
+    #[tokio::test]
+    async fn batch_operations_retries_only_what_can_succeed() {
+        let job = json!({
+            "invocationSchemaVersion": "1.0", "invocationId": "inv-1", "job": {"id": "job-1"},
+            "tasks": [{"taskId": "t1", "s3Key": KEY, "s3VersionId": null,
+                       "s3BucketArn": "arn:aws:s3:::logs"}]
+        });
+        for (kind, code) in [
+            (FaultKind::Transient, "TemporaryFailure"),
+            (FaultKind::Permanent, "PermanentFailure"),
+        ] {
+            let (handler, _, _work) = with_queues(in_memory(), Some(RefusingWith(kind)), None);
+            let answer = handler.handle(job.clone()).await.unwrap();
+            let result = &answer["results"][0];
+            assert_eq!(result["resultCode"], code, "{kind:?}: {answer}");
+            assert!(
+                result["resultString"]
+                    .as_str()
+                    .unwrap()
+                    .contains("threshold alert"),
+                "{result}"
+            );
         }
     }
 
