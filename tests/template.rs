@@ -467,7 +467,7 @@ fn string(value: &str) -> ParameterValue {
 }
 
 /// The fullest deployment (every optional function on, `rules::EVERY_FUNCTION`) with `overrides`.
-fn deployment(overrides: &[(&'static str, ParameterValue)]) -> Deployment {
+fn deployment(overrides: &[(&str, ParameterValue)]) -> Deployment {
     Deployment::of(
         &template(),
         &rules::with_every_function(overrides),
@@ -1032,6 +1032,29 @@ fn each_guardrail_catches_its_violation() {
 // health-check
 // ---------------------------------------------------------------------------------------------
 
+/// The two optional functions are deployed only when asked for: a stack without checks or a
+/// cluster has no function failing every minute and no dead-letter alarm firing for it.
+#[test]
+fn health_check_and_capacity_are_deployed_only_when_configured() {
+    let bare = Deployment::of(&template(), &[], TEST_REGION).unwrap();
+    let optional: Vec<&str> = bare
+        .resources
+        .keys()
+        .map(String::as_str)
+        .filter(|id| id.starts_with("HealthCheck") || id.starts_with("Capacity"))
+        .collect();
+    assert_eq!(optional, Vec::<&str>::new());
+    assert!(!bare.outputs.keys().any(|o| o.starts_with("HealthCheck")));
+    let full = deployment(&[]);
+    for id in [
+        "HealthCheckFunction",
+        "HealthCheckSchedule",
+        "CapacityFunction",
+    ] {
+        assert!(full.resources.contains_key(id), "{id}");
+    }
+}
+
 /// Every action the health-check role is granted by the template, with its resources and
 /// conditions.
 fn health_check_grants(
@@ -1040,7 +1063,7 @@ fn health_check_grants(
     let template = template();
     let function = &template["Resources"]["HealthCheckFunction"];
     assert!(function["Properties"].get("Role").is_none());
-    let resolver = Resolver::new(&template, overrides).unwrap();
+    let resolver = Resolver::new(&template, &rules::with_every_function(overrides)).unwrap();
     let policies = resolve(&resolver, &function["Properties"]["Policies"]);
     let mut grants = Vec::new();
     for policy in policies.as_array().unwrap() {
@@ -1128,7 +1151,7 @@ fn health_check_role_reads_only_its_parameters_and_health_state() {
 fn health_check_runs_every_minute_with_retries_dead_letters_and_an_optional_vpc() {
     let template = template();
     let resources = &template["Resources"];
-    let resolver = Resolver::new(&template, &[]).unwrap();
+    let resolver = Resolver::new(&template, &rules::with_every_function(&[])).unwrap();
     let rule = resolve(&resolver, &resources["HealthCheckSchedule"]["Properties"]);
     assert_eq!(rule["ScheduleExpression"], "rate(1 minute)");
     assert_eq!(
@@ -1163,7 +1186,7 @@ fn health_check_runs_every_minute_with_retries_dead_letters_and_an_optional_vpc(
 
     let in_vpc = Resolver::new(
         &template,
-        &[
+        &rules::with_every_function(&[
             (
                 "HealthCheckSubnetIds",
                 ParameterValue::List(vec!["subnet-0a".into(), "subnet-0b".into()]),
@@ -1172,7 +1195,7 @@ fn health_check_runs_every_minute_with_retries_dead_letters_and_an_optional_vpc(
                 "HealthCheckSecurityGroupIds",
                 ParameterValue::List(vec!["sg-01".into()]),
             ),
-        ],
+        ]),
     )
     .unwrap();
     let function = resolve(&in_vpc, &resources["HealthCheckFunction"]["Properties"]);

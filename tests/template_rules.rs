@@ -860,8 +860,10 @@ fn function_statements(function: &Json) -> Vec<&Json> {
 
 /// Parameters that switch on every optional function: the guardrails are checked on the
 /// fullest deployment (the capacity function exists only with its cluster and group, and
-/// creates its lifecycle hook and target tracking only in enforce mode with a service).
-pub const EVERY_FUNCTION: [(&str, &str); 5] = [
+/// creates its lifecycle hook and target tracking only in enforce mode with a service; the
+/// health-check function only with its checks parameter).
+pub const EVERY_FUNCTION: [(&str, &str); 6] = [
+    ("HealthCheckConfigParameter", "/fleetwatch/health/checks"),
     ("CapacityClusterName", "prod"),
     ("CapacityAutoScalingGroupName", "prod-ecs"),
     ("CapacityInstanceTypes", "m6g.large=2048/7680"),
@@ -870,9 +872,9 @@ pub const EVERY_FUNCTION: [(&str, &str); 5] = [
 ];
 
 /// `overrides` on top of [`EVERY_FUNCTION`].
-pub fn with_every_function(
-    overrides: &[(&'static str, ParameterValue)],
-) -> Vec<(&'static str, ParameterValue)> {
+pub fn with_every_function<'a>(
+    overrides: &[(&'a str, ParameterValue)],
+) -> Vec<(&'a str, ParameterValue)> {
     let mut all: Vec<(&str, ParameterValue)> = EVERY_FUNCTION
         .iter()
         .filter(|(name, _)| !overrides.iter().any(|(n, _)| n == name))
@@ -884,7 +886,7 @@ pub fn with_every_function(
 
 fn deployment_or_problem(
     template: &Value,
-    overrides: &[(&'static str, ParameterValue)],
+    overrides: &[(&str, ParameterValue)],
     region: &str,
     problems: &mut Vec<String>,
 ) -> Option<Deployment> {
