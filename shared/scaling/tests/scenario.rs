@@ -146,7 +146,7 @@ fn every_scenario_file_parses() {
     names.sort();
     assert_eq!(
         names,
-        ["burst", "daily-wave", "largest-type", "scale-to-zero"]
+        ["burst", "business-day", "daily-wave", "largest-type", "scale-to-zero"]
     );
 }
 
