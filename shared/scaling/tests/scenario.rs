@@ -146,7 +146,13 @@ fn every_scenario_file_parses() {
     names.sort();
     assert_eq!(
         names,
-        ["burst", "business-day", "daily-wave", "largest-type", "scale-to-zero"]
+        [
+            "burst",
+            "business-day",
+            "daily-wave",
+            "largest-type",
+            "scale-to-zero"
+        ]
     );
 }
 
