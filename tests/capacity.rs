@@ -30,9 +30,9 @@ use serde_json::{Value, json};
 
 use crate::support::{MotoClients, TestResult, take_all};
 
-const CLUSTER: &str = "prod";
-const ASG: &str = "prod-asg";
-const HOOK: &str = "fleetwatch-capacity-drain";
+pub(crate) const CLUSTER: &str = "prod";
+pub(crate) const ASG: &str = "prod-asg";
+pub(crate) const HOOK: &str = "fleetwatch-capacity-drain";
 const TABLE: &str = "fleetwatch-state";
 const NOW: u64 = 1_795_169_160;
 
@@ -46,6 +46,37 @@ fn large() -> Vec<InstanceType> {
 /// An Auto Scaling group of three in moto (two zones), our terminate hook on it, and a cluster
 /// where the first two instances are registered. Returns the group's instance ids.
 async fn moto_group(aws: &AwsClients) -> Vec<String> {
+    let ids: Vec<String> = moto_auto_scaling_group(aws, 3)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids.len(), 3, "moto launched the desired capacity");
+
+    let ecs = aws_sdk_ecs::Client::new(aws.sdk_config());
+    ecs.create_cluster()
+        .cluster_name(CLUSTER)
+        .send()
+        .await
+        .expect("CreateCluster");
+    for id in &ids[..2] {
+        ecs.register_container_instance()
+            .cluster(CLUSTER)
+            .instance_identity_document(json!({"instanceId": id}).to_string())
+            .send()
+            .await
+            .expect("RegisterContainerInstance");
+    }
+    ids
+}
+
+/// The Auto Scaling group in moto (m6g.large, two zones, 0 to 10 instances, `desired` of them
+/// launched) with our terminate hook on it, as the stack installs it in enforce mode. Its
+/// instances' ids and zones, by id.
+pub(crate) async fn moto_auto_scaling_group(
+    aws: &AwsClients,
+    desired: i32,
+) -> Vec<(String, String)> {
     let autoscaling = aws_sdk_autoscaling::Client::new(aws.sdk_config());
     autoscaling
         .create_launch_configuration()
@@ -61,7 +92,7 @@ async fn moto_group(aws: &AwsClients) -> Vec<String> {
         .launch_configuration_name("prod-lc")
         .min_size(0)
         .max_size(10)
-        .desired_capacity(3)
+        .desired_capacity(desired)
         .availability_zones("us-east-1a")
         .availability_zones("us-east-1b")
         .send()
@@ -83,29 +114,16 @@ async fn moto_group(aws: &AwsClients) -> Vec<String> {
         .send()
         .await
         .expect("DescribeAutoScalingGroups");
-    let mut ids: Vec<String> = group.auto_scaling_groups()[0]
+    let mut instances: Vec<(String, String)> = group.auto_scaling_groups()[0]
         .instances()
         .iter()
-        .map(|i| i.instance_id().unwrap().to_string())
+        .map(|i| {
+            let id = i.instance_id().unwrap().to_string();
+            (id, i.availability_zone().unwrap().to_string())
+        })
         .collect();
-    ids.sort();
-    assert_eq!(ids.len(), 3, "moto launched the desired capacity");
-
-    let ecs = aws_sdk_ecs::Client::new(aws.sdk_config());
-    ecs.create_cluster()
-        .cluster_name(CLUSTER)
-        .send()
-        .await
-        .expect("CreateCluster");
-    for id in &ids[..2] {
-        ecs.register_container_instance()
-            .cluster(CLUSTER)
-            .instance_identity_document(json!({"instanceId": id}).to_string())
-            .send()
-            .await
-            .expect("RegisterContainerInstance");
-    }
-    ids
+    instances.sort();
+    instances
 }
 
 /// A service in moto (which keeps its counts, not its placement rules or deployment
@@ -498,7 +516,7 @@ async fn the_wired_function_protects_records_and_drains_on_moto() -> TestResult 
 // Recorded ECS answers (DescribeTasks) with the group in moto
 // ---------------------------------------------------------------------------------------------
 
-fn arn(kind: &str, name: &str) -> String {
+pub(crate) fn arn(kind: &str, name: &str) -> String {
     format!("arn:aws:ecs:us-east-1:123456789012:{kind}/{CLUSTER}/{name}")
 }
 
@@ -506,7 +524,13 @@ fn resource(name: &str, value: i64) -> Value {
     json!({"name": name, "type": "INTEGER", "doubleValue": 0.0, "longValue": 0, "integerValue": value})
 }
 
-fn container_instance(id: &str, az: &str, status: &str, cpu_left: i64, memory_left: i64) -> Value {
+pub(crate) fn container_instance(
+    id: &str,
+    az: &str,
+    status: &str,
+    cpu_left: i64,
+    memory_left: i64,
+) -> Value {
     json!({
         "containerInstanceArn": arn("container-instance", &format!("ci-{id}")),
         "ec2InstanceId": id,
@@ -530,7 +554,7 @@ fn container_instance(id: &str, az: &str, status: &str, cpu_left: i64, memory_le
 }
 
 #[allow(clippy::too_many_arguments)]
-fn task(
+pub(crate) fn task(
     name: &str,
     group: &str,
     instance: Option<&str>,
@@ -567,6 +591,60 @@ fn task(
         task["containerInstanceArn"] = json!(arn("container-instance", &format!("ci-{instance}")));
     }
     task
+}
+
+/// A service as DescribeServices answers it: `web` (1024 CPU, 2048 MiB a task, definition
+/// `web:3`) with one task per instance (distinctInstance), spread over the zones, deployments
+/// between 50% and 150%; any other with the defaults.
+pub(crate) fn recorded_service(
+    name: &str,
+    strategy: &str,
+    desired: i64,
+    running: i64,
+    pending: i64,
+) -> Value {
+    json!({
+        "serviceArn": arn("service", name),
+        "serviceName": name,
+        "clusterArn": format!("arn:aws:ecs:us-east-1:123456789012:cluster/{CLUSTER}"),
+        "status": "ACTIVE",
+        "desiredCount": desired,
+        "runningCount": running,
+        "pendingCount": pending,
+        "launchType": "EC2",
+        "taskDefinition": format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{name}:3"),
+        "schedulingStrategy": strategy,
+        "deploymentConfiguration": if name == "web" {
+            json!({"maximumPercent": 150, "minimumHealthyPercent": 50})
+        } else {
+            json!({"maximumPercent": 200, "minimumHealthyPercent": 100})
+        },
+        "deployments": [{
+            "id": format!("ecs-svc/{name}"),
+            "status": "PRIMARY",
+            "taskDefinition": format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{name}:3"),
+            "desiredCount": desired, "pendingCount": pending, "runningCount": running,
+            "createdAt": 1795160000.0, "updatedAt": 1795168000.0,
+            "launchType": "EC2", "rolloutState": "IN_PROGRESS"
+        }],
+        "placementConstraints": if name == "web" { json!([{"type": "distinctInstance"}]) } else { json!([]) },
+        "placementStrategy": if name == "web" {
+            json!([{"type": "spread", "field": "attribute:ecs.availability-zone"}])
+        } else { json!([]) },
+        "events": [],
+        "createdAt": 1795160000.0
+    })
+}
+
+/// DescribeTaskDefinition's answer for `web:3`: 1024 CPU units and 2048 MiB a task.
+pub(crate) fn recorded_web_definition() -> Value {
+    json!({"taskDefinition": {
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+        "family": "web", "revision": 3, "status": "ACTIVE",
+        "containerDefinitions": [{"name": "app", "image": "nginx", "cpu": 1024, "memory": 2048, "essential": true}],
+        "cpu": "1024", "memory": "2048",
+        "compatibilities": ["EC2"], "requiresCompatibilities": ["EC2"]
+    }})
 }
 
 /// Recorded ECS answers (ListContainerInstances, DescribeContainerInstances, ListTasks,
@@ -628,59 +706,20 @@ async fn recorded_tasks_and_services_make_the_snapshot() -> TestResult {
         "ListServices",
         Recorded::ok(json!({"serviceArns": [arn("service", "web"), arn("service", "agent"), arn("service", "api")]})),
     );
-    let service = |name: &str, strategy: &str, desired: i64, running: i64, pending: i64| {
-        json!({
-            "serviceArn": arn("service", name),
-            "serviceName": name,
-            "clusterArn": format!("arn:aws:ecs:us-east-1:123456789012:cluster/{CLUSTER}"),
-            "status": "ACTIVE",
-            "desiredCount": desired,
-            "runningCount": running,
-            "pendingCount": pending,
-            "launchType": "EC2",
-            "taskDefinition": format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{name}:3"),
-            "schedulingStrategy": strategy,
-            "deploymentConfiguration": if name == "web" {
-                json!({"maximumPercent": 150, "minimumHealthyPercent": 50})
-            } else {
-                json!({"maximumPercent": 200, "minimumHealthyPercent": 100})
-            },
-            "deployments": [{
-                "id": format!("ecs-svc/{name}"),
-                "status": "PRIMARY",
-                "taskDefinition": format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{name}:3"),
-                "desiredCount": desired, "pendingCount": pending, "runningCount": running,
-                "createdAt": 1795160000.0, "updatedAt": 1795168000.0,
-                "launchType": "EC2", "rolloutState": "IN_PROGRESS"
-            }],
-            "placementConstraints": if name == "web" { json!([{"type": "distinctInstance"}]) } else { json!([]) },
-            "placementStrategy": if name == "web" {
-                json!([{"type": "spread", "field": "attribute:ecs.availability-zone"}])
-            } else { json!([]) },
-            "events": [],
-            "createdAt": 1795160000.0
-        })
-    };
     ecs.answer(
         "DescribeServices",
         Recorded::ok(json!({
             "services": [
-                service("web", "REPLICA", 6, 1, 1),
-                service("agent", "DAEMON", 2, 2, 0),
-                service("api", "REPLICA", 1, 1, 0)
+                recorded_service("web", "REPLICA", 6, 1, 1),
+                recorded_service("agent", "DAEMON", 2, 2, 0),
+                recorded_service("api", "REPLICA", 1, 1, 0)
             ],
             "failures": []
         })),
     );
     ecs.answer(
         "DescribeTaskDefinition",
-        Recorded::ok(json!({"taskDefinition": {
-            "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
-            "family": "web", "revision": 3, "status": "ACTIVE",
-            "containerDefinitions": [{"name": "app", "image": "nginx", "cpu": 1024, "memory": 2048, "essential": true}],
-            "cpu": "1024", "memory": "2048",
-            "compatibilities": ["EC2"], "requiresCompatibilities": ["EC2"]
-        }})),
+        Recorded::ok(recorded_web_definition()),
     );
     ecs.answer(
         "DescribeClusters",

@@ -12,14 +12,16 @@
 //! Chains covered here: an ALB log object -> S3 notification on SQS -> alb-logs -> `_bulk` and a
 //! threshold alert on the alerts queue -> slack-fanout -> Slack; an Alertmanager webhook ->
 //! alertmanager-receiver -> alerts queue -> slack-fanout -> Slack, and a redelivery posting
-//! nothing. The ECS chain (a deployment's events -> ecs-events -> alerts queue -> slack-fanout
-//! in bot mode -> one thread whose parent shows the final state) is
-//! `ecs_events::each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_state`;
+//! nothing; a service placement failure -> capacity scales the Auto Scaling group out in one
+//! step -> its summary on the alerts queue -> slack-fanout -> Slack (ECS itself from recorded
+//! answers: it cannot run here); a health check flipping -> health-check opens and resolves
+//! the incident -> slack-fanout -> one Slack thread. The ECS chain (a deployment's events ->
+//! ecs-events -> alerts queue -> slack-fanout in bot mode -> one thread whose parent shows the
+//! final state) is `ecs_events::each_deployment_is_one_slack_thread_with_its_parent_showing_the_final_state`;
 //! its two functions run every sample here under the runtime API, so it is not repeated.
 //!
-//! To be added once the capacity and health-check functions are merged (issue 14): a placement
-//! failure -> capacity scales out -> the episode's summary in Slack; a health check flipping ->
-//! an incident opened and then resolved in Slack.
+//! The capacity function's terminate lifecycle action is not run here: moto answers
+//! CompleteLifecycleAction with HTTP 500; `capacity` covers it with recorded answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -34,9 +36,11 @@ use aws_sdk_ssm::types::ParameterType;
 use flate2::read::MultiGzDecoder;
 use fleetwatch_aws::AwsClients;
 use fleetwatch_test_support::NeedsSetup;
+use fleetwatch_test_support::aws_json::{AwsJsonFake, Recorded};
 use fleetwatch_test_support::bulk::BulkFake;
 use fleetwatch_test_support::lambda::LambdaWatch;
 use fleetwatch_test_support::moto::MotoServer;
+use fleetwatch_test_support::service::{Answer, ServiceFake};
 use fleetwatch_test_support::slack::SlackFake;
 use serde_json::{Value, json};
 
@@ -1219,9 +1223,12 @@ async fn put_failing_log_object(aws: &AwsClients) {
 }
 
 /// Hands what `queue_url` holds to `function` as the SQS event source does, expects no failure,
-/// and acknowledges the messages.
+/// and acknowledges the messages. An empty queue invokes nothing, as with the event source.
 async fn consume(stack: &Stack, function: &str, queue_url: &str, queue_name: &str) {
     let messages = receive_counted(&stack.aws, queue_url).await;
+    if messages.is_empty() {
+        return;
+    }
     let answer = stack.invoke(function, &lambda_event(&messages, &queue_arn(queue_name)));
     assert_eq!(answer, json!({"batchItemFailures": []}), "{}", stack.logs());
     delete(&stack.aws.sqs(), queue_url, &messages).await;
@@ -1289,6 +1296,317 @@ async fn an_alb_log_with_too_many_5xx_becomes_a_slack_message() -> TestResult {
         "{message}"
     );
     assert!(slack.messages("elsewhere").is_empty());
+    assert_eq!(stack.take(&dead_letters).await, Vec::<String>::new());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// capacity and health-check: their chains to Slack
+// ---------------------------------------------------------------------------------------------
+
+/// Both chains post to one channel through the bot, so threads and updates are visible.
+const ONCALL_ROUTING: &str = r##"
+destinations:
+  oncall: { bot_token_parameter: /fleetwatch/slack/bot-token, channel: "#oncall" }
+routes:
+  - name: capacity-and-health
+    match: { source: [capacity, health_check] }
+    destinations: [oncall]
+default_route: { destinations: [oncall] }
+"##;
+
+/// Starts slack-fanout with `ONCALL_ROUTING` from a file: everything to `#oncall` as the bot.
+async fn deploy_oncall_fanout(
+    stack: &mut Stack,
+    slack: &SlackFake,
+    routing: &tempfile::NamedTempFile,
+) -> FanoutQueues {
+    std::fs::write(routing.path(), ONCALL_ROUTING).unwrap();
+    slack.set_token(BOT_TOKEN);
+    slack.add_channel("oncall");
+    stack
+        .put_parameter(
+            "/fleetwatch/slack/bot-token",
+            BOT_TOKEN,
+            ParameterType::SecureString,
+        )
+        .await;
+    let file = (
+        "FLEETWATCH_ROUTING_FILE",
+        routing.path().display().to_string(),
+    );
+    stack.deploy_fanout(slack, file).await
+}
+
+/// ECS as recorded answers describe a full cluster: the group's two instances each run one
+/// `web` task and have no CPU left; `web` wants 6 tasks, one per instance (distinctInstance),
+/// and runs 2. ECS cannot run here and moto's
+/// DescribeTasks cannot be read by aws-sdk-ecs (tests/capacity.rs).
+fn full_cluster(instances: &[(String, String)]) -> AwsJsonFake {
+    use crate::capacity::{
+        arn, container_instance, recorded_service, recorded_web_definition, task,
+    };
+    let ecs = AwsJsonFake::start();
+    let ci = |id: &str| arn("container-instance", &format!("ci-{id}"));
+    ecs.answer(
+        "ListContainerInstances",
+        Recorded::ok(json!({"containerInstanceArns": instances.iter().map(|(id, _)| ci(id)).collect::<Vec<_>>()})),
+    );
+    let described: Vec<Value> = instances
+        .iter()
+        .map(|(id, az)| container_instance(id, az, "ACTIVE", 0, 1536))
+        .collect();
+    ecs.answer(
+        "DescribeContainerInstances",
+        Recorded::ok(json!({"containerInstances": described, "failures": []})),
+    );
+    let names: Vec<String> = (1..=instances.len()).map(|n| format!("web-{n}")).collect();
+    ecs.answer_when(
+        "ListTasks",
+        "desiredStatus",
+        json!("RUNNING"),
+        Recorded::ok(json!({"taskArns": names.iter().map(|n| arn("task", n)).collect::<Vec<_>>()})),
+    );
+    ecs.answer_when(
+        "ListTasks",
+        "desiredStatus",
+        json!("STOPPED"),
+        Recorded::ok(json!({"taskArns": []})),
+    );
+    let tasks: Vec<Value> = names
+        .iter()
+        .zip(instances)
+        .map(|(name, (id, _))| {
+            task(
+                name,
+                "service:web",
+                Some(id),
+                "RUNNING",
+                "RUNNING",
+                "1024",
+                "2048",
+            )
+        })
+        .collect();
+    ecs.answer(
+        "DescribeTasks",
+        Recorded::ok(json!({"tasks": tasks, "failures": []})),
+    );
+    ecs.answer(
+        "ListServices",
+        Recorded::ok(json!({"serviceArns": [arn("service", "web")]})),
+    );
+    // No zone spread: moto launches every instance of the group in one zone, where a real group
+    // balances its zones, so a spread service would look unbalanced to the next run.
+    let mut web = recorded_service("web", "REPLICA", 6, 2, 0);
+    web["placementStrategy"] = json!([]);
+    ecs.answer(
+        "DescribeServices",
+        Recorded::ok(json!({"services": [web], "failures": []})),
+    );
+    ecs.answer(
+        "DescribeTaskDefinition",
+        Recorded::ok(recorded_web_definition()),
+    );
+    ecs.answer(
+        "DescribeClusters",
+        Recorded::ok(json!({"clusters": [{
+            "clusterArn": format!("arn:aws:ecs:us-east-1:123456789012:cluster/{}", crate::capacity::CLUSTER),
+            "clusterName": crate::capacity::CLUSTER,
+            "status": "ACTIVE",
+            "capacityProviders": [],
+            "defaultCapacityProviderStrategy": []
+        }], "failures": []})),
+    );
+    ecs
+}
+
+/// The group's desired capacity in moto, and its instances' zones (for a failure message).
+async fn desired_capacity(aws: &AwsClients) -> (i32, Vec<String>) {
+    let groups = aws_sdk_autoscaling::Client::new(aws.sdk_config())
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(crate::capacity::ASG)
+        .send()
+        .await
+        .expect("DescribeAutoScalingGroups");
+    let group = &groups.auto_scaling_groups()[0];
+    let zones = group
+        .instances()
+        .iter()
+        .map(|i| format!("{:?}", i.availability_zone()))
+        .collect();
+    (group.desired_capacity().unwrap(), zones)
+}
+
+/// A service placement failure (the sample of `events/ecs`) -> capacity reconciles at once:
+/// the four `web` tasks the full cluster cannot place need four more instances (one task per
+/// instance), so the group's desired capacity goes from 2 to 6 in one step and
+/// the episode's summary goes on the alerts queue -> slack-fanout posts it to `#oncall`. The
+/// minute's scheduled run that follows finds the instances on their way: nothing added twice,
+/// nothing posted again.
+///
+/// Real: moto (the Auto Scaling group, SQS, SSM, DynamoDB), `cargo lambda watch`, the capacity
+/// and slack-fanout processes. Recorded answers: ECS (`full_cluster`). Fake: Slack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_placement_failure_scales_out_and_its_summary_reaches_slack() -> TestResult {
+    let mut stack = Stack::start().await?;
+    let slack = SlackFake::start();
+    let routing = tempfile::NamedTempFile::new()?;
+    let FanoutQueues {
+        alerts,
+        dead_letters,
+    } = deploy_oncall_fanout(&mut stack, &slack, &routing).await;
+    let instances = crate::capacity::moto_auto_scaling_group(&stack.aws, 2).await;
+    let ecs = full_cluster(&instances);
+    stack.deploy(
+        "capacity",
+        &[
+            ("AWS_ENDPOINT_URL_ECS", ecs.endpoint()),
+            (
+                "FLEETWATCH_CAPACITY_CLUSTER",
+                crate::capacity::CLUSTER.into(),
+            ),
+            ("FLEETWATCH_CAPACITY_ASG", crate::capacity::ASG.into()),
+            ("FLEETWATCH_CAPACITY_MODE", "enforce".into()),
+            (
+                "FLEETWATCH_CAPACITY_HOOK_NAME",
+                crate::capacity::HOOK.into(),
+            ),
+            (
+                "FLEETWATCH_CAPACITY_INSTANCE_TYPES",
+                "m6g.large=2048/7680".into(),
+            ),
+            ("FLEETWATCH_STATE_TABLE", TABLE.into()),
+            ("FLEETWATCH_ALERTS_QUEUE_URL", alerts.clone()),
+        ],
+    );
+
+    let failure = sample("events/ecs/service-placement-failure.json");
+    let answer = stack.invoke("capacity", &failure);
+    let (desired, zones) = desired_capacity(&stack.aws).await;
+    assert_eq!(desired, 6, "{answer:#}");
+    let asked: BTreeSet<String> = ecs.requests().into_iter().map(|r| r.operation).collect();
+    assert!(asked.contains("DescribeTasks"), "{asked:?}");
+
+    let queued = peek(&stack.aws, &alerts).await;
+    assert_eq!(queued.len(), 1, "one summary: {queued:#?}");
+    assert_eq!(queued[0]["source"], "capacity");
+    consume(&stack, "slack-fanout", &alerts, "alerts").await;
+    let posted = slack.top_level_messages("oncall");
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    let summary = posted[0].payload.to_string();
+    assert!(summary.contains("4 instance(s)"), "{summary}");
+    assert!(summary.contains("web"), "{summary}");
+
+    let scheduled = json!({
+        "version": "0", "id": "e2e-minute", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": "2026-11-20T10:04:00Z",
+        "region": "us-east-1", "resources": [], "detail": {}
+    });
+    stack.invoke("capacity", &scheduled);
+    let (desired, after) = desired_capacity(&stack.aws).await;
+    assert_eq!(
+        desired,
+        6,
+        "in-flight instances count: {zones:?} -> {after:?}\n{}",
+        stack.logs()
+    );
+    assert!(peek(&stack.aws, &alerts).await.is_empty());
+    assert_eq!(stack.take(&dead_letters).await, Vec::<String>::new());
+    Ok(())
+}
+
+/// A scheduled event of the health-check function at minute `at` (epoch seconds).
+fn health_schedule(at: u64) -> Value {
+    json!({
+        "version": "0", "id": format!("health-{at}"), "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012",
+        "time": fleetwatch_scaling::rfc3339(at), "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/fleetwatch-health-check"],
+        "detail": {}
+    })
+}
+
+/// A service on loopback fails twice, then answers again twice: the health-check process, run
+/// by four scheduled events a minute apart (thresholds 2 and 2), opens the incident at the
+/// second failure and resolves it at the second success -> slack-fanout posts the incident to
+/// `#oncall` and the resolution as a reply in its thread, with the parent updated. The header
+/// secret named in SSM reaches the service and nothing else.
+///
+/// Real: moto (SQS, SSM, DynamoDB), `cargo lambda watch`, the health-check and slack-fanout
+/// processes, an HTTP server on loopback. Fake: Slack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_service_opens_and_resolves_one_incident_thread() -> TestResult {
+    const SECRET: &str = "Bearer SECRET-payments-probe-token";
+    let mut stack = Stack::start().await?;
+    let slack = SlackFake::start();
+    let routing = tempfile::NamedTempFile::new()?;
+    let FanoutQueues {
+        alerts,
+        dead_letters,
+    } = deploy_oncall_fanout(&mut stack, &slack, &routing).await;
+    let service = ServiceFake::start();
+    let checks = format!(
+        "checks:\n  - name: payments\n    url: {}\n    headers:\n      Authorization: {{ ssm: /fleetwatch/payments/token }}\n    failure_threshold: 2\n    success_threshold: 2\n    conditions:\n      - status: [200]\n",
+        service.url("/health")
+    );
+    stack
+        .put_parameter("/fleetwatch/health/checks", &checks, ParameterType::String)
+        .await;
+    stack
+        .put_parameter(
+            "/fleetwatch/payments/token",
+            SECRET,
+            ParameterType::SecureString,
+        )
+        .await;
+    stack.deploy(
+        "health-check",
+        &[
+            (
+                "FLEETWATCH_HEALTH_CONFIG_PARAMETER",
+                "/fleetwatch/health/checks".into(),
+            ),
+            ("FLEETWATCH_STATE_TABLE", TABLE.into()),
+            ("FLEETWATCH_ALERTS_QUEUE_URL", alerts.clone()),
+        ],
+    );
+
+    let start = 1_796_000_000 / 60 * 60;
+    let answers = [
+        Answer::status(503, "down"),
+        Answer::status(503, "down"),
+        Answer::ok("up"),
+        Answer::ok("up"),
+    ];
+    let mut queued_after = Vec::new();
+    for (minute, answer) in (0..).zip(answers) {
+        service.set("/health", answer);
+        let summary = stack.invoke("health-check", &health_schedule(start + 60 * minute));
+        assert_eq!(summary["ran"], 1, "{summary:#}");
+        queued_after.push(peek(&stack.aws, &alerts).await.len());
+        consume(&stack, "slack-fanout", &alerts, "alerts").await;
+    }
+    assert_eq!(
+        queued_after,
+        [0, 1, 0, 1],
+        "opened at 2 failures, resolved at 2 successes"
+    );
+
+    let parents = slack.top_level_messages("oncall");
+    assert_eq!(parents.len(), 1, "one thread per incident: {parents:#?}");
+    let opened = parents[0].payload.to_string();
+    assert!(opened.contains("payments is down"), "{opened}");
+    let replies = slack.thread_replies("oncall", &parents[0].ts);
+    assert_eq!(replies.len(), 1, "{replies:#?}");
+    let resolved = replies[0].payload.to_string();
+    assert!(resolved.to_lowercase().contains("resolved"), "{resolved}");
+    assert_eq!(service.received()[0].header("authorization"), Some(SECRET));
+    let everything = format!("{:?}{}", slack.requests(), stack.logs());
+    assert!(
+        !everything.contains("SECRET-payments"),
+        "the header secret leaked"
+    );
     assert_eq!(stack.take(&dead_letters).await, Vec::<String>::new());
     Ok(())
 }

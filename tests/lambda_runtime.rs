@@ -49,6 +49,7 @@ impl FunctionProcess {
         env: &[(String, String)],
     ) -> FunctionProcess {
         let log = tempfile::NamedTempFile::new().expect("a log file for the function");
+        let output = log.reopen().expect("the function's log");
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
             .args([
@@ -61,8 +62,9 @@ impl FunctionProcess {
             .envs(watch.function_env(function))
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
-            .stdout(log.reopen().expect("the function's log"))
-            .stderr(log.reopen().expect("the function's log"));
+            // One open file for both: two would each write from offset 0 over the other.
+            .stdout(output.try_clone().expect("the function's log"))
+            .stderr(output);
         tie_to_this_process(&mut command);
         let child = command.spawn().expect("starting the function process");
         FunctionProcess { child, log }
@@ -82,7 +84,8 @@ impl Drop for FunctionProcess {
 }
 
 /// Not a test of its own: the function process of the tests above and of `e2e` (its `run()`
-/// never returns while the runtime API answers).
+/// never returns while the runtime API answers). Every function of the workspace is here: the
+/// end-to-end suite runs each of them under the runtime API.
 #[test]
 #[ignore = "run as a child process by the tests of this module"]
 fn run_a_function() {
@@ -94,6 +97,8 @@ fn run_a_function() {
             "ecs-events" => ecs_events::run().await,
             "slack-fanout" => slack_fanout::run().await,
             "alertmanager-receiver" => alertmanager_receiver::run().await,
+            "capacity" => capacity::run().await,
+            "health-check" => health_check::run().await,
             other => panic!("no function {other}"),
         }
     });

@@ -126,7 +126,10 @@ impl LambdaWatch {
     ) -> Result<serde_json::Value, String> {
         let data = tempfile_path(&format!("fleetwatch-event-{}.json", self.port));
         std::fs::write(&data, event.to_string()).expect("writing the event file");
-        let output = Command::new(cargo_lambda())
+        // Files, not pipes: a long answer cannot block the process while it is polled.
+        let stdout = tempfile::tempfile().expect("a file for the answer");
+        let stderr = tempfile::tempfile().expect("a file for the errors");
+        let invocation = Command::new(cargo_lambda())
             .args([
                 "lambda",
                 "invoke",
@@ -143,19 +146,52 @@ impl LambdaWatch {
             .arg("--data-file")
             .arg(&data)
             .current_dir(workspace_root())
-            .output()
+            .stdout(stdout.try_clone().expect("the answer file"))
+            .stderr(stderr.try_clone().expect("the errors file"))
+            .spawn()
             .expect("running cargo lambda invoke");
+        let status = exit_within(invocation, INVOKE_LIMIT);
         let _ = std::fs::remove_file(&data);
-        if !output.status.success() {
+        let Some(status) = status else {
             return Err(format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
+                "no answer within {INVOKE_LIMIT:?}: is the {function} process serving the runtime API?"
             ));
+        };
+        let (answer, errors) = (read_all(stdout), read_all(stderr));
+        if !status.success() {
+            return Err(format!("{answer}{errors}"));
         }
-        serde_json::from_slice(&output.stdout)
-            .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+        serde_json::from_str(&answer).map_err(|e| format!("{e}: {answer}"))
     }
+}
+
+/// How long an invocation may take before the test fails instead of hanging: far above any
+/// function's work here, far below CI's budget.
+const INVOKE_LIMIT: Duration = Duration::from_secs(120);
+
+/// `child`'s exit status, or `None` (and the child killed) after `limit`. Polls: the standard
+/// library has no wait with a timeout.
+fn exit_within(mut child: Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// What a process wrote to `file` (from its start).
+fn read_all(mut file: std::fs::File) -> String {
+    use std::io::{Read, Seek};
+    let mut bytes = Vec::new();
+    file.rewind().expect("rewinding an output file");
+    file.read_to_end(&mut bytes)
+        .expect("reading an output file");
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Makes `command`'s process die with this one (`PR_SET_PDEATHSIG`): no process of a test
