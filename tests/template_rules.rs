@@ -1372,7 +1372,18 @@ pub fn deploy_time_rules(template: &Value) -> Vec<String> {
         string("arn:aws:es:eu-west-1:123456789012:domain/logs"),
     );
     let sigv4 = ("SearchAuth", string("sigv4"));
-    let cases: [(&str, Overrides, bool); 5] = [
+    let output = ("OutputBucketName", string("test-output"));
+    let capacity = [
+        ("CapacityClusterName", string("prod")),
+        ("CapacityAutoScalingGroupName", string("prod-ecs")),
+    ];
+    let with_capacity = |types: Option<&str>| {
+        let mut overrides = vec![output.clone()];
+        overrides.extend(capacity.iter().cloned());
+        overrides.extend(types.map(|t| ("CapacityInstanceTypes", string(t))));
+        overrides
+    };
+    let cases: [(&str, Overrides, bool); 7] = [
         (
             "sigv4 without a domain ARN",
             vec![endpoint.clone(), errors.clone(), sigv4.clone()],
@@ -1397,6 +1408,16 @@ pub fn deploy_time_rules(template: &Value) -> Vec<String> {
             "no search, no table output: the logs would go nowhere",
             vec![],
             false,
+        ),
+        (
+            "capacity on a group without its instance types: every start would fail",
+            with_capacity(None),
+            false,
+        ),
+        (
+            "capacity on a group with its instance types",
+            with_capacity(Some("m6g.large=2048/7680")),
+            true,
         ),
     ];
     for (case, overrides, accepted) in cases {
