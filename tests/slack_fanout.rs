@@ -86,6 +86,11 @@ fn capture_logs() -> (CapturedLog, tracing::subscriber::DefaultGuard) {
 
 use tracing_subscriber::Layer as _;
 
+/// The deadline the tests give an invocation, on the manual clock. The function keeps two state
+/// calls' time limit after each post for its bookkeeping, and the moto clients allow 60 s a call
+/// (`tests/support.rs`), so a post starts only with more than 131 s left.
+const INVOCATION_SECONDS: u64 = 600;
+
 struct World {
     moto: MotoServer,
     aws: AwsClients,
@@ -138,6 +143,7 @@ impl World {
         })
     }
 
+    /// `seconds` on the test's clock from now.
     fn deadline(&self, seconds: u64) -> SystemTime {
         self.clock.now() + Duration::from_secs(seconds)
     }
@@ -234,7 +240,7 @@ impl World {
             }
             let event = lambda_event(&messages, "arn:aws:sqs:us-east-1:123456789012:alerts");
             let response = handler
-                .handle(event.clone(), self.deadline(60))
+                .handle(event.clone(), self.deadline(INVOCATION_SECONDS))
                 .await
                 .unwrap();
             let failed: BTreeSet<&str> = response["batchItemFailures"]
@@ -459,7 +465,7 @@ async fn a_thousand_alerts_reach_five_destinations_once_each_paced_and_without_l
     let before = world.slack.all_messages().len();
     for event in events.iter().take(5) {
         let response = handler
-            .handle(event.clone(), world.deadline(60))
+            .handle(event.clone(), world.deadline(INVOCATION_SECONDS))
             .await
             .unwrap();
         assert_eq!(response, json!({"batchItemFailures": []}));
@@ -774,10 +780,36 @@ async fn a_re_notification_reaches_slack_again_and_a_redelivery_does_not() -> Te
     );
     // The queue redelivers a message already handled: nothing new.
     handler
-        .handle(events[0].clone(), world.deadline(60))
+        .handle(events[0].clone(), world.deadline(INVOCATION_SECONDS))
         .await
         .unwrap();
     assert_eq!(world.slack.delivered("team-c").len(), 2);
+    Ok(())
+}
+
+/// A post starts only when the Slack call and the two state-table calls after it (each at the
+/// clients' call limit, 60 s against moto) fit before the deadline: a slow table cannot then run
+/// the function into its timeout between a post and its record, which the retry would post again.
+#[tokio::test]
+async fn a_post_starts_only_when_its_record_fits_before_the_deadline() -> TestResult {
+    let world = World::new().await?;
+    let handler = world.handler().await;
+    let mut alert = alert(1);
+    alert["labels"]["team"] = json!("c");
+    let event = json!({"Records": [{"messageId": "m1", "eventSource": "aws:sqs",
+        "attributes": {"ApproximateReceiveCount": "1"}, "body": alert.to_string()}]});
+    // 120 s left: the call (10 s) fits, its bookkeeping (2 x 60 s + 1 s) does not.
+    let answer = handler.handle(event.clone(), world.deadline(120)).await?;
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "m1"}]})
+    );
+    assert!(world.slack.delivered("team-c").is_empty());
+    let answer = handler
+        .handle(event, world.deadline(INVOCATION_SECONDS))
+        .await?;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    assert_eq!(world.slack.delivered("team-c").len(), 1);
     Ok(())
 }
 
@@ -860,7 +892,7 @@ async fn two_instances_share_one_pace_per_channel_through_the_state_table() -> T
             .collect();
         json!({ "Records": records })
     };
-    let deadline = world.deadline(120);
+    let deadline = world.deadline(INVOCATION_SECONDS);
     let (a, b) = tokio::join!(
         first.handle(batch(1), deadline),
         second.handle(batch(101), deadline)

@@ -33,7 +33,7 @@ pub async fn build_handler(
         .destinations()
         .map(|(name, destination)| (name.to_string(), destination.clone()))
         .collect();
-    let settings = config.settings();
+    let settings = config.settings(aws.state_call_limit());
     let slack = SlackClient::new(&config.slack_api_base, settings.call_timeout)?;
     Ok(FanoutHandler {
         engine: Engine::new(

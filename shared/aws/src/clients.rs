@@ -16,9 +16,11 @@ fn control_plane_timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(8))
+        .operation_timeout(CONTROL_PLANE_OPERATION_TIMEOUT)
         .build()
 }
+
+const CONTROL_PLANE_OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// S3 carries log objects and output files of tens of megabytes: an attempt gets a minute, the
 /// call with its retries two (alb-logs' timeout is five).
@@ -94,6 +96,15 @@ impl AwsClients {
         }
     }
 
+    /// The longest one DynamoDB, SQS or SSM call may take, retries included (what a caller
+    /// keeps in hand for a call that must finish before its deadline).
+    pub fn state_call_limit(&self) -> Duration {
+        self.config
+            .timeout_config()
+            .and_then(|t| t.operation_timeout().or(t.operation_attempt_timeout()))
+            .unwrap_or(CONTROL_PLANE_OPERATION_TIMEOUT)
+    }
+
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.config
     }
@@ -116,5 +127,37 @@ impl AwsClients {
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_config::Region;
+
+    use super::*;
+
+    fn clients() -> AwsClients {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .build();
+        AwsClients::from_sdk_config(config)
+    }
+
+    #[test]
+    fn every_call_is_bounded_and_transfers_get_longer() {
+        let clients = clients();
+        assert_eq!(clients.state_call_limit(), Duration::from_secs(8));
+        let dynamodb = clients.dynamodb();
+        let control = dynamodb.config().timeout_config().expect("timeouts");
+        assert_eq!(control.connect_timeout(), Some(Duration::from_secs(2)));
+        assert_eq!(
+            control.operation_attempt_timeout(),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(control.operation_timeout(), Some(Duration::from_secs(8)));
+        let s3 = clients.s3();
+        let transfer = s3.config().timeout_config().expect("timeouts");
+        assert_eq!(transfer.operation_timeout(), Some(Duration::from_secs(120)));
     }
 }

@@ -4,6 +4,7 @@
 //! line. Destinations' secrets are read later, by the engine, through any [`SecretSource`].
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use fleetwatch_ports::{Env, EnvError, SecretError, SecretSource};
 use fleetwatch_routing::{Config, ConfigError};
@@ -89,10 +90,17 @@ impl FanoutConfig {
         })
     }
 
-    /// The engine's settings: the defaults with what the environment changes.
-    pub fn settings(&self) -> Settings {
+    /// The engine's settings: the defaults with what the environment changes, and the time kept
+    /// after each post for its bookkeeping from `state_call_limit`, the longest one state-table
+    /// call may take (the adapter's timeout, retries included): a new thread is remembered and
+    /// the delivery recorded, two calls. With less, a slow table could run the function into its
+    /// timeout after a post and before its record, and the retry would post again.
+    pub fn settings(&self, state_call_limit: Duration) -> Settings {
         Settings {
             digest_threshold: self.digest_threshold,
+            record_margin: state_call_limit
+                .saturating_mul(2)
+                .saturating_add(Duration::from_secs(1)),
             ..Settings::default()
         }
     }
@@ -151,4 +159,27 @@ pub async fn resolve_target(
             channel: channel.clone(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_margin_covers_two_state_calls_at_their_limit() {
+        let config = FanoutConfig::from_lookup(|name| {
+            [
+                (ROUTING_PARAMETER, "/fleetwatch/routing"),
+                (STATE_TABLE, "state"),
+                (DEAD_LETTER_QUEUE_URL, "https://sqs.example/dlq"),
+            ]
+            .into_iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_owned())
+        })
+        .unwrap();
+        let settings = config.settings(Duration::from_secs(8));
+        assert_eq!(settings.record_margin, Duration::from_secs(17));
+        assert_eq!(settings.call_timeout, Settings::default().call_timeout);
+    }
 }

@@ -81,7 +81,10 @@ pub struct Settings {
     /// The longest a Slack call may take (the transport's timeout): a post starts only when it
     /// can end before the deadline.
     pub call_timeout: Duration,
-    /// Time kept for the bookkeeping after a post (recording it, updating a thread's parent).
+    /// Time kept for the bookkeeping after a post (remembering a new thread, recording the
+    /// delivery): a post starts only when it, a parent's update and this fit before the
+    /// deadline. The function sets it from its state store's call limit
+    /// (`FanoutConfig::settings`); the default suits in-memory stores.
     pub record_margin: Duration,
     /// A `Retry-After` beyond this is not waited for in this invocation: the destination is
     /// held this long and the message goes back to the queue.
