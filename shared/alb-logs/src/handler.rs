@@ -199,8 +199,8 @@ where
     /// An undecodable notification is parked with its reason and acknowledged: the same bytes
     /// fail the same way. When it cannot be parked (no dead-letter queue configured, or the send
     /// failed), it is logged whole and handed back, so the queue's own redrive keeps it.
+    /// Counted once, when parked: a message handed back is counted by the receive that parks it.
     async fn park_poison(&self, message_id: &str, error: &EnvelopeError, event: &Value) -> bool {
-        self.emit(MetricSet::new(crate::metrics::NAMESPACE).count("PoisonMessages", 1));
         let body = event["Records"]
             .as_array()
             .and_then(|records| records.iter().find(|r| r["messageId"] == message_id))
@@ -220,6 +220,7 @@ where
         match parked {
             Ok(_) => {
                 tracing::error!(%message_id, %error, "undecodable notification: parked, not retried");
+                self.emit(MetricSet::new(crate::metrics::NAMESPACE).count("PoisonMessages", 1));
                 true
             }
             Err(why) => {
@@ -596,14 +597,32 @@ mod tests {
     async fn poison_that_cannot_be_parked_is_handed_back_not_lost() {
         let event = sqs_event(&[json!("not a notification")]);
         for poison in [None, Some(Refusing)] {
-            let (handler, _, _work) = with_queues(in_memory(), None::<Refusing>, poison);
+            let (handler, metrics, _work) = with_queues(in_memory(), None::<Refusing>, poison);
             let answer = handler.handle(event.clone()).await.unwrap();
             assert_eq!(
                 answer,
                 json!({"batchItemFailures": [{"itemIdentifier": "m0"}]}),
                 "acknowledged without being parked"
             );
+            assert_eq!(
+                poison_messages(&metrics),
+                0.0,
+                "counted before it was parked"
+            );
         }
+        let (handler, metrics, _work) =
+            with_queues(in_memory(), None, Some(MemoryQueue::default()));
+        let answer = handler.handle(event).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        assert_eq!(poison_messages(&metrics), 1.0, "parked: counted once");
+    }
+
+    fn poison_messages(metrics: &MetricLines) -> f64 {
+        metrics
+            .documents()
+            .iter()
+            .filter_map(|m| m["PoisonMessages"].as_f64())
+            .sum()
     }
 
     #[tokio::test]
