@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use fleetwatch_alerts::{Severity, Source};
 use fleetwatch_ports::{
-    Clock, ManualClock, MemoryQueue, MemoryStateStore, SharedClock, StaticSecrets,
+    Clock, ManualClock, MemoryQueue, MemoryStateStore, SharedClock, StateError, StateItem,
+    StaticSecrets,
 };
 use serde_json::json;
 
@@ -39,6 +40,23 @@ impl World {
             self.state.clone(),
             MemoryQueue::default(),
             secrets,
+            destinations(),
+            Settings::default(),
+            clock,
+        )
+    }
+
+    /// An engine of this world on another state store (one that fails some calls).
+    fn engine_on<St: StateStore + Sync>(
+        &self,
+        state: St,
+    ) -> Engine<Arc<MemorySlack>, St, MemoryQueue, StaticSecrets> {
+        let clock: SharedClock = self.clock.clone();
+        Engine::new(
+            self.slack.clone(),
+            state,
+            MemoryQueue::default(),
+            secrets(),
             destinations(),
             Settings::default(),
             clock,
@@ -325,4 +343,104 @@ async fn a_missing_secret_parks_only_its_own_destinations_deliveries() {
         letters[0].contains("destination deploys: secret parameter /slack/bot does not exist"),
         "{letters:?}"
     );
+}
+
+/// The world's state table refusing one operation on the keys of one prefix, as DynamoDB does
+/// when throttled: every other call goes through.
+struct Refusing {
+    inner: Arc<MemoryStateStore>,
+    operation: &'static str,
+    prefix: &'static str,
+}
+
+impl Refusing {
+    fn check(&self, operation: &'static str, key: &str) -> Result<(), StateError> {
+        if operation == self.operation && key.starts_with(self.prefix) {
+            return Err(StateError::Store {
+                operation,
+                key: key.into(),
+                fault: fleetwatch_ports::Fault::transient("ProvisionedThroughputExceededException"),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl StateStore for Refusing {
+    async fn get(&self, key: &str) -> Result<Option<StateItem>, StateError> {
+        self.check("get", key)?;
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, item: &StateItem) -> Result<(), StateError> {
+        self.check("put", &item.key)?;
+        self.inner.put(item).await
+    }
+
+    async fn compare_and_set(
+        &self,
+        item: &StateItem,
+        expected: Option<&str>,
+    ) -> Result<bool, StateError> {
+        self.check("compare_and_set", &item.key)?;
+        self.inner.compare_and_set(item, expected).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StateError> {
+        self.check("delete", key)?;
+        self.inner.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_dedup_read_hands_the_message_back_instead_of_posting() {
+    let world = World::new();
+    let refusing = world.engine_on(Refusing {
+        inner: world.state.clone(),
+        operation: "get",
+        prefix: "dedup#",
+    });
+    let mut item = work(1, "ops", Status::Firing);
+    item.deliveries[0].dedup_window = Some(Duration::from_secs(300));
+    let outcome = refusing
+        .deliver(vec![item.clone()], world.deadline(60))
+        .await;
+    assert_eq!(outcome.posted, 0, "a failed read is not 'never seen'");
+    assert!(
+        outcome.retry["m1"].starts_with("the dedup record: "),
+        "{:?}",
+        outcome.retry
+    );
+    assert!(world.slack.recorded().is_empty());
+    // The claim was released: the retry, with the table back, posts once.
+    let retry = world
+        .engine(secrets())
+        .deliver(vec![item], world.deadline(60))
+        .await;
+    assert_eq!(retry.delivered, 1);
+    assert_eq!(world.slack.recorded().len(), 1);
+}
+
+#[tokio::test]
+async fn a_post_whose_record_fails_is_counted_and_not_posted_again() {
+    let world = World::new();
+    // Claims (conditional writes) go through; the record after the post (a put) fails.
+    let refusing = world.engine_on(Refusing {
+        inner: world.state.clone(),
+        operation: "put",
+        prefix: "delivery#",
+    });
+    let item = work(1, "ops", Status::Firing);
+    let outcome = refusing
+        .deliver(vec![item.clone()], world.deadline(60))
+        .await;
+    assert_eq!((outcome.posted, outcome.unrecorded), (1, 1));
+    assert!(outcome.retry.is_empty(), "handed back, it would post again");
+    // A redelivery within the claim's time finds the delivery claimed and posts nothing.
+    let again = world
+        .engine(secrets())
+        .deliver(vec![item], world.deadline(60))
+        .await;
+    assert_eq!(again.posted, 0);
+    assert_eq!(world.slack.recorded().len(), 1);
 }
