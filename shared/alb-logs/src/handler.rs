@@ -546,14 +546,6 @@ mod tests {
         (handler, job.metrics, job._work)
     }
 
-    fn lines_parsed(metrics: &MetricLines) -> f64 {
-        metrics
-            .documents()
-            .iter()
-            .filter_map(|m| m["LinesParsed"].as_f64())
-            .sum()
-    }
-
     #[tokio::test]
     async fn a_message_handed_back_emits_no_metrics_and_its_retry_counts_once() {
         let job = in_memory();
@@ -565,7 +557,7 @@ mod tests {
             json!({"batchItemFailures": [{"itemIdentifier": "m0"}]})
         );
         assert_eq!(
-            lines_parsed(&metrics),
+            metrics.total("LinesParsed"),
             0.0,
             "counted before the message was done"
         );
@@ -587,7 +579,7 @@ mod tests {
         let answer = retry.handle(event).await.unwrap();
         assert_eq!(answer, json!({"batchItemFailures": []}));
         assert_eq!(
-            lines_parsed(&metrics),
+            metrics.total("LinesParsed"),
             200.0,
             "counted once, by the retry that finished"
         );
@@ -605,7 +597,7 @@ mod tests {
                 "acknowledged without being parked"
             );
             assert_eq!(
-                poison_messages(&metrics),
+                metrics.total("PoisonMessages"),
                 0.0,
                 "counted before it was parked"
             );
@@ -614,15 +606,7 @@ mod tests {
             with_queues(in_memory(), None, Some(MemoryQueue::default()));
         let answer = handler.handle(event).await.unwrap();
         assert_eq!(answer, json!({"batchItemFailures": []}));
-        assert_eq!(poison_messages(&metrics), 1.0, "parked: counted once");
-    }
-
-    fn poison_messages(metrics: &MetricLines) -> f64 {
-        metrics
-            .documents()
-            .iter()
-            .filter_map(|m| m["PoisonMessages"].as_f64())
-            .sum()
+        assert_eq!(metrics.total("PoisonMessages"), 1.0, "parked: counted once");
     }
 
     #[tokio::test]

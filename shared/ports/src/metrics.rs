@@ -146,6 +146,14 @@ impl MetricLines {
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect()
     }
+
+    /// The sum of one metric over every document.
+    pub fn total(&self, name: &str) -> f64 {
+        self.documents()
+            .iter()
+            .filter_map(|document| document[name].as_f64())
+            .sum()
+    }
 }
 
 impl MetricsSink {

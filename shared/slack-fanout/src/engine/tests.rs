@@ -34,29 +34,21 @@ impl World {
     /// An engine of this world: engines of one world share Slack, the state table and time,
     /// as two instances of the function do.
     fn engine(&self, secrets: StaticSecrets) -> MemoryEngine {
-        let clock: SharedClock = self.clock.clone();
-        Engine::new(
-            self.slack.clone(),
-            self.state.clone(),
-            MemoryQueue::default(),
-            secrets,
-            destinations(),
-            Settings::default(),
-            clock,
-        )
+        self.engine_on(self.state.clone(), secrets)
     }
 
     /// An engine of this world on another state store (one that fails some calls).
     fn engine_on<St: StateStore + Sync>(
         &self,
         state: St,
+        secrets: StaticSecrets,
     ) -> Engine<Arc<MemorySlack>, St, MemoryQueue, StaticSecrets> {
         let clock: SharedClock = self.clock.clone();
         Engine::new(
             self.slack.clone(),
             state,
             MemoryQueue::default(),
-            secrets(),
+            secrets,
             destinations(),
             Settings::default(),
             clock,
@@ -395,11 +387,14 @@ impl StateStore for Refusing {
 #[tokio::test]
 async fn a_failed_dedup_read_hands_the_message_back_instead_of_posting() {
     let world = World::new();
-    let refusing = world.engine_on(Refusing {
-        inner: world.state.clone(),
-        operation: "get",
-        prefix: "dedup#",
-    });
+    let refusing = world.engine_on(
+        Refusing {
+            inner: world.state.clone(),
+            operation: "get",
+            prefix: "dedup#",
+        },
+        secrets(),
+    );
     let mut item = work(1, "ops", Status::Firing);
     item.deliveries[0].dedup_window = Some(Duration::from_secs(300));
     let outcome = refusing
@@ -425,11 +420,14 @@ async fn a_failed_dedup_read_hands_the_message_back_instead_of_posting() {
 async fn a_post_whose_record_fails_is_counted_and_not_posted_again() {
     let world = World::new();
     // Claims (conditional writes) go through; the record after the post (a put) fails.
-    let refusing = world.engine_on(Refusing {
-        inner: world.state.clone(),
-        operation: "put",
-        prefix: "delivery#",
-    });
+    let refusing = world.engine_on(
+        Refusing {
+            inner: world.state.clone(),
+            operation: "put",
+            prefix: "delivery#",
+        },
+        secrets(),
+    );
     let item = work(1, "ops", Status::Firing);
     let outcome = refusing
         .deliver(vec![item.clone()], world.deadline(60))
