@@ -29,6 +29,11 @@ use serde_json::{Value, json};
 
 use crate::support::{MotoClients, TestResult, lambda_event};
 
+/// A deadline no test reaches: these tests are not about running out of time.
+fn no_deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(3600)
+}
+
 const LOG_BUCKET: &str = "acme-alb-logs";
 const OUT_BUCKET: &str = "acme-alb-tables";
 const KEY: &str = "prod/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/123456789012_elasticloadbalancing_eu-west-1_app.web.50dc6c495c0c9188_20261125T1005Z_10.0.1.7_2et2e1mx.log.gz";
@@ -297,7 +302,7 @@ async fn an_object_notified_through_sqs_lands_once_everywhere() -> TestResult {
     assert!(bodies.iter().any(|b| b.contains("s3:TestEvent")));
     let handler = world.handler().await;
 
-    let response = handler.handle(event.clone()).await.unwrap();
+    let response = handler.handle(event.clone(), no_deadline()).await.unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
 
     // One document per good line, each written once.
@@ -359,7 +364,7 @@ async fn an_object_notified_through_sqs_lands_once_everywhere() -> TestResult {
     assert_eq!(main["LinesFailed"], bad_line_numbers().len() as f64);
 
     // Redelivery of the same notification: no new document, the same output keys.
-    let response = handler.handle(event).await.unwrap();
+    let response = handler.handle(event, no_deadline()).await.unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
     assert_eq!(world.bulk.document_count(INDEX), good_lines());
     assert!(world.bulk.written_more_than_once().is_empty());
@@ -373,7 +378,12 @@ async fn documents_rejected_with_429_are_retried_until_everything_lands_once() -
     world.bulk.fail_every_item(7, ItemFault::Rejected);
     world.put_log_object().await;
     let event = world.receive_sqs_event().await;
-    let response = world.handler().await.handle(event).await.unwrap();
+    let response = world
+        .handler()
+        .await
+        .handle(event, no_deadline())
+        .await
+        .unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
     assert_eq!(world.bulk.document_count(INDEX), good_lines());
     assert!(world.bulk.written_more_than_once().is_empty());
@@ -441,7 +451,7 @@ async fn a_failing_read_is_retried_and_stores_nothing() -> TestResult {
         thresholds: handler.thresholds,
         metrics: handler.metrics,
     };
-    let response = failing.handle(event).await.unwrap();
+    let response = failing.handle(event, no_deadline()).await.unwrap();
     assert_eq!(
         response,
         json!({"batchItemFailures": [{"itemIdentifier": message_id}]})
@@ -469,7 +479,12 @@ async fn documents_the_cluster_refuses_land_in_the_errors_object() -> TestResult
     });
     world.put_object_of(3_000).await;
     let event = world.receive_sqs_event().await;
-    let response = world.handler().await.handle(event).await.unwrap();
+    let response = world
+        .handler()
+        .await
+        .handle(event, no_deadline())
+        .await
+        .unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
 
     let refused_lines: BTreeSet<u64> = (1..=3_000usize)

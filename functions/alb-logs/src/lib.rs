@@ -99,6 +99,19 @@ async fn bulk_sink(
     Ok(BulkSink::new(bulk, auth, clock)?)
 }
 
+/// Time kept back from the Lambda deadline to answer (the partial batch failures) and to flush
+/// the log lines of what was abandoned.
+const ANSWER_MARGIN: Duration = Duration::from_secs(3);
+
+/// The invocation's deadline on the runtime's clock, less the time to answer.
+fn deadline(context: &lambda_runtime::Context) -> tokio::time::Instant {
+    let left = context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::Instant::now() + left.saturating_sub(ANSWER_MARGIN)
+}
+
 /// The function: configuration from the environment, the handler, Lambda's runtime loop.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let config = fleetwatch_alb_logs::AlbLogsConfig::from_lookup(|name| std::env::var(name).ok())?;
@@ -110,7 +123,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             let handler = &handler;
             async move {
                 handler
-                    .handle(event.payload)
+                    .handle(event.payload, deadline(&event.context))
                     .await
                     .map_err(fleetwatch_aws::diagnostic)
             }

@@ -6,6 +6,7 @@ use aws_lambda_events::s3::batch_job::{S3BatchJobResponse, S3BatchJobResult};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use fleetwatch_ports::{ErrorChain, FaultKind, MessageQueue, MetricSet, MetricsSink};
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use crate::envelope::{BatchJob, EnvelopeError, ObjectRef, SqsItem, Trigger, decode_trigger};
 use crate::metrics::{object_metrics, skipped_metric};
@@ -16,6 +17,12 @@ use crate::store::OutputStore;
 use crate::thresholds::{ObjectContext, Thresholds, evaluate};
 
 /// The alb-logs function: object source `S`, document sink `D`, output store `O`, queues `Q`.
+///
+/// Every invocation runs against a deadline (the function's, less the time to answer): an object
+/// not done by then is abandoned and handed back with the ones not started, so the messages done
+/// before it are acknowledged and counted once instead of being redelivered with the batch when
+/// Lambda ends the invocation. Abandoning is safe: documents carry deterministic ids, outputs are
+/// stored whole under keys derived from the input key, and nothing was emitted for the object.
 pub struct Handler<S, D, O, Q> {
     pub pipeline: Pipeline<D, O>,
     pub source: S,
@@ -39,16 +46,20 @@ where
     O: OutputStore + Sync,
     Q: MessageQueue + Sync,
 {
-    pub async fn handle(&self, event: Value) -> Result<Value, HandlerError> {
+    /// Handles one invocation; what is not done by `deadline` is handed back (see the type).
+    pub async fn handle(&self, event: Value, deadline: Instant) -> Result<Value, HandlerError> {
         match decode_trigger(&event) {
-            Ok(Trigger::Sqs(items)) => Ok(self.sqs(items, &event).await),
+            Ok(Trigger::Sqs(items)) => Ok(self.sqs(items, &event, deadline).await),
             Ok(Trigger::Direct(objects)) => {
                 let count = objects.len();
-                let metrics = self.process_all(&objects).await.map_err(HandlerError)?;
+                let metrics = self
+                    .process_all(&objects, deadline)
+                    .await
+                    .map_err(HandlerError)?;
                 self.emit_all(metrics);
                 Ok(json!({ "objects": count }))
             }
-            Ok(Trigger::BatchJob(job)) => Ok(self.batch_job(job).await),
+            Ok(Trigger::BatchJob(job)) => Ok(self.batch_job(job, deadline).await),
             Err(error) => {
                 // Not retryable: the same payload fails the same way. Logged and counted.
                 tracing::error!(%error, "unrecognised invocation payload");
@@ -60,11 +71,11 @@ where
 
     /// Each message on its own: done (acknowledged, its metrics emitted), or handed back
     /// (nothing emitted: its retry emits them, once).
-    async fn sqs(&self, items: Vec<SqsItem>, event: &Value) -> Value {
+    async fn sqs(&self, items: Vec<SqsItem>, event: &Value, deadline: Instant) -> Value {
         let mut response = SqsBatchResponse::default();
         for item in items {
             let done = match item.objects {
-                Ok(objects) => self.sqs_message(&item.message_id, &objects).await,
+                Ok(objects) => self.sqs_message(&item.message_id, &objects, deadline).await,
                 Err(error) => self.park_poison(&item.message_id, &error, event).await,
             };
             if !done {
@@ -76,8 +87,13 @@ where
         serde_json::to_value(response).expect("serialisable")
     }
 
-    async fn sqs_message(&self, message_id: &str, objects: &[ObjectRef]) -> bool {
-        match self.process_all(objects).await {
+    async fn sqs_message(
+        &self,
+        message_id: &str,
+        objects: &[ObjectRef],
+        deadline: Instant,
+    ) -> bool {
+        match self.process_all(objects, deadline).await {
             Ok(metrics) => {
                 self.emit_all(metrics);
                 true
@@ -94,7 +110,7 @@ where
         }
     }
 
-    async fn batch_job(&self, job: BatchJob) -> Value {
+    async fn batch_job(&self, job: BatchJob, deadline: Instant) -> Value {
         let mut response = S3BatchJobResponse::default();
         response.invocation_schema_version = Some(job.invocation_schema_version);
         response.invocation_id = Some(job.invocation_id);
@@ -104,7 +120,7 @@ where
             result.task_id = Some(task.task_id);
             let (code, text) = match task.object {
                 Err(error) => ("PermanentFailure", error.to_string()),
-                Ok(object) => match self.process_one(&object).await {
+                Ok(object) => match self.process_one(&object, deadline).await {
                     Ok((report, metrics)) => {
                         self.emit_all(metrics);
                         ("Succeeded", summary(&report))
@@ -128,18 +144,36 @@ where
     }
 
     /// Every object of a message; their metrics, to be emitted once the message is done.
-    async fn process_all(&self, objects: &[ObjectRef]) -> Result<Vec<MetricSet>, ObjectFailure> {
+    async fn process_all(
+        &self,
+        objects: &[ObjectRef],
+        deadline: Instant,
+    ) -> Result<Vec<MetricSet>, ObjectFailure> {
         let mut metrics = Vec::new();
         for object in objects {
-            let (_, sets) = self.process_one(object).await?;
+            let (_, sets) = self.process_one(object, deadline).await?;
             metrics.extend(sets);
         }
         Ok(metrics)
     }
 
+    /// One object, started only before `deadline` and abandoned at it.
+    async fn process_one(
+        &self,
+        object: &ObjectRef,
+        deadline: Instant,
+    ) -> Result<(ObjectReport, Vec<MetricSet>), ObjectFailure> {
+        if Instant::now() >= deadline {
+            return Err(ObjectFailure::OutOfTime { started: false });
+        }
+        tokio::time::timeout_at(deadline, self.run_object(object))
+            .await
+            .unwrap_or(Err(ObjectFailure::OutOfTime { started: true }))
+    }
+
     /// One object through the pipeline and its alerts published; its metrics are returned, not
     /// emitted, so a retry of the message does not count it twice.
-    async fn process_one(
+    async fn run_object(
         &self,
         object: &ObjectRef,
     ) -> Result<(ObjectReport, Vec<MetricSet>), ObjectFailure> {
@@ -353,6 +387,11 @@ mod tests {
         }
     }
 
+    /// A deadline no test reaches, for the tests that are not about running out of time.
+    fn no_deadline() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(3600)
+    }
+
     fn sqs_event(bodies: &[Value]) -> Value {
         let records: Vec<Value> = bodies
             .iter()
@@ -373,7 +412,11 @@ mod tests {
     async fn an_sqs_batch_runs_the_whole_job_on_in_memory_adapters() {
         let job = in_memory();
         let event = sqs_event(&[notification(KEY), json!("not a notification")]);
-        let answer = job.handler.handle(event.clone()).await.unwrap();
+        let answer = job
+            .handler
+            .handle(event.clone(), no_deadline())
+            .await
+            .unwrap();
         assert_eq!(answer, json!({"batchItemFailures": []}));
 
         let documents = job.documents.documents();
@@ -405,7 +448,7 @@ mod tests {
         assert_eq!(parsed, 200.0);
 
         // A redelivery adds no document: the ids are the same.
-        job.handler.handle(event).await.unwrap();
+        job.handler.handle(event, no_deadline()).await.unwrap();
         assert_eq!(job.documents.documents().len(), 200);
     }
 
@@ -422,7 +465,11 @@ mod tests {
             );
             let event: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            let answer = job.handler.handle(event.clone()).await.unwrap();
+            let answer = job
+                .handler
+                .handle(event.clone(), no_deadline())
+                .await
+                .unwrap();
             let keys: Vec<&str> = answer
                 .as_object()
                 .unwrap()
@@ -506,7 +553,7 @@ mod tests {
             (FaultKind::Permanent, "PermanentFailure"),
         ] {
             let (handler, _, _work) = with_queues(in_memory(), Some(RefusingWith(kind)), None);
-            let answer = handler.handle(job.clone()).await.unwrap();
+            let answer = handler.handle(job.clone(), no_deadline()).await.unwrap();
             let result = &answer["results"][0];
             assert_eq!(result["resultCode"], code, "{kind:?}: {answer}");
             assert!(
@@ -551,7 +598,7 @@ mod tests {
         let job = in_memory();
         let event = sqs_event(&[notification(KEY)]);
         let (refusing, metrics, _work) = with_queues(job, Some(Refusing), None);
-        let answer = refusing.handle(event.clone()).await.unwrap();
+        let answer = refusing.handle(event.clone(), no_deadline()).await.unwrap();
         assert_eq!(
             answer,
             json!({"batchItemFailures": [{"itemIdentifier": "m0"}]})
@@ -576,7 +623,7 @@ mod tests {
             thresholds: Thresholds::default(),
             metrics: sink,
         };
-        let answer = retry.handle(event).await.unwrap();
+        let answer = retry.handle(event, no_deadline()).await.unwrap();
         assert_eq!(answer, json!({"batchItemFailures": []}));
         assert_eq!(
             metrics.total("LinesParsed"),
@@ -590,7 +637,7 @@ mod tests {
         let event = sqs_event(&[json!("not a notification")]);
         for poison in [None, Some(Refusing)] {
             let (handler, metrics, _work) = with_queues(in_memory(), None::<Refusing>, poison);
-            let answer = handler.handle(event.clone()).await.unwrap();
+            let answer = handler.handle(event.clone(), no_deadline()).await.unwrap();
             assert_eq!(
                 answer,
                 json!({"batchItemFailures": [{"itemIdentifier": "m0"}]}),
@@ -604,7 +651,7 @@ mod tests {
         }
         let (handler, metrics, _work) =
             with_queues(in_memory(), None, Some(MemoryQueue::default()));
-        let answer = handler.handle(event).await.unwrap();
+        let answer = handler.handle(event, no_deadline()).await.unwrap();
         assert_eq!(answer, json!({"batchItemFailures": []}));
         assert_eq!(metrics.total("PoisonMessages"), 1.0, "parked: counted once");
     }
@@ -614,7 +661,7 @@ mod tests {
         let job = in_memory();
         let gone = sqs_event(&[notification("AWSLogs/gone.log")]);
         assert_eq!(
-            job.handler.handle(gone).await.unwrap(),
+            job.handler.handle(gone, no_deadline()).await.unwrap(),
             json!({"batchItemFailures": []})
         );
         assert!(job.documents.documents().is_empty());
@@ -643,12 +690,261 @@ mod tests {
             metrics,
         };
         let answer = refusing
-            .handle(sqs_event(&[notification(KEY)]))
+            .handle(sqs_event(&[notification(KEY)]), no_deadline())
             .await
             .unwrap();
         assert_eq!(
             answer,
             json!({"batchItemFailures": [{"itemIdentifier": "m0"}]})
         );
+    }
+
+    /// A source whose reads of one key never answer, as a GET on a stalled connection would not
+    /// before its own timeout.
+    struct StallingOn {
+        objects: MemoryObjectSource,
+        key: String,
+    }
+
+    impl ObjectSource for StallingOn {
+        async fn open(
+            &self,
+            object: &ObjectRef,
+        ) -> Result<crate::source::ObjectBody, crate::source::ObjectError> {
+            if object.key == self.key {
+                std::future::pending::<()>().await;
+            }
+            self.objects.open(object).await
+        }
+    }
+
+    /// The in-memory job reading from another source.
+    fn with_source<S1, S2: ObjectSource + Sync>(
+        handler: Handler<S1, MemoryDocuments, MemoryStore, MemoryQueue>,
+        source: S2,
+    ) -> Handler<S2, MemoryDocuments, MemoryStore, MemoryQueue> {
+        let Handler {
+            pipeline,
+            alerts,
+            poison,
+            thresholds,
+            metrics,
+            ..
+        } = handler;
+        Handler {
+            pipeline,
+            source,
+            alerts,
+            poison,
+            thresholds,
+            metrics,
+        }
+    }
+
+    /// `KEY` written by another load balancer node: another object of the same load balancer.
+    fn other_key(node: &str) -> String {
+        KEY.replace("in0mem0y", node)
+    }
+
+    fn source_of(keys: &[&str]) -> MemoryObjectSource {
+        let source = MemoryObjectSource::default();
+        for key in keys {
+            source.put("logs", key, &format!("etag-{key}"), log_object());
+        }
+        source
+    }
+
+    /// Lambda's own end of the invocation, on the paused clock: a handler that ignored its
+    /// deadline would run into it and fail the test instead of hanging it.
+    async fn within_lambda_timeout(
+        invocation: impl std::future::Future<Output = Result<Value, HandlerError>>,
+    ) -> Value {
+        tokio::time::timeout(std::time::Duration::from_secs(300), invocation)
+            .await
+            .expect("the invocation ran into Lambda's timeout")
+            .unwrap()
+    }
+
+    /// Lambda would end the invocation at its timeout and redeliver the whole batch, the message
+    /// already done included, whose metrics were out: counted twice. At the deadline the object
+    /// in progress is abandoned, the rest handed back unstarted, the done one acknowledged; the
+    /// redelivery counts each object once.
+    #[tokio::test(start_paused = true)]
+    async fn at_the_deadline_the_rest_of_the_batch_is_handed_back_and_counted_once() {
+        let job = in_memory();
+        let (slow, later) = (other_key("slow0001"), other_key("later001"));
+        let stalling = StallingOn {
+            objects: source_of(&[KEY, &slow, &later]),
+            key: slow.clone(),
+        };
+        let handler = with_source(job.handler, stalling);
+        let batch = sqs_event(&[notification(KEY), notification(&slow), notification(&later)]);
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+
+        let answer = within_lambda_timeout(handler.handle(batch, deadline)).await;
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}),
+            "the stalled message and the one after it are handed back"
+        );
+        assert!(
+            Instant::now() >= deadline,
+            "abandoned at the deadline, not before"
+        );
+        assert_eq!(
+            job.metrics.total("LinesParsed"),
+            200.0,
+            "the done message counts"
+        );
+        assert_eq!(job.documents.documents().len(), 200);
+
+        let redelivery = sqs_event(&[notification(&slow), notification(&later)]);
+        let handler = with_source(handler, source_of(&[KEY, &slow, &later]));
+        let answer = handler.handle(redelivery, no_deadline()).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        assert_eq!(
+            job.metrics.total("LinesParsed"),
+            600.0,
+            "three objects of 200 parsed lines, each counted once"
+        );
+        assert_eq!(job.documents.documents().len(), 600);
+    }
+
+    /// An output store whose writes stop answering while `stalled` is set.
+    #[derive(Clone, Default)]
+    struct StallingStore {
+        files: Arc<MemoryStore>,
+        stalled: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl OutputStore for StallingStore {
+        async fn put_file(
+            &self,
+            key: &str,
+            file: &std::path::Path,
+            content_type: &str,
+        ) -> Result<(), crate::store::StoreError> {
+            if self.stalled.load(std::sync::atomic::Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            self.files.put_file(key, file, content_type).await
+        }
+
+        fn describe(&self, key: &str) -> String {
+            self.files.describe(key)
+        }
+    }
+
+    /// Abandoned after its documents were indexed and before its table output was stored: the
+    /// redelivery indexes nothing twice, stores the output, and counts the object once.
+    #[tokio::test(start_paused = true)]
+    async fn an_object_abandoned_half_way_is_redone_without_duplicates() {
+        let job = in_memory();
+        let store = StallingStore::default();
+        store
+            .stalled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let Handler {
+            pipeline,
+            source,
+            alerts,
+            poison,
+            thresholds,
+            metrics,
+        } = job.handler;
+        let handler = Handler {
+            pipeline: Pipeline {
+                pass: pipeline.pass,
+                search: pipeline.search,
+                table: Some((store.clone(), "alb/".into())),
+                errors: (store.clone(), "alb-errors/".into()),
+            },
+            source,
+            alerts,
+            poison,
+            thresholds,
+            metrics,
+        };
+        let event = sqs_event(&[notification(KEY)]);
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+
+        let answer = within_lambda_timeout(handler.handle(event.clone(), deadline)).await;
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": "m0"}]})
+        );
+        assert_eq!(
+            job.documents.documents().len(),
+            200,
+            "indexed before the stall"
+        );
+        assert!(store.files.files().is_empty());
+        assert_eq!(
+            job.metrics.total("LinesParsed"),
+            0.0,
+            "not done, not counted"
+        );
+        assert!(
+            handler.alerts.as_ref().unwrap().messages().is_empty(),
+            "alerts go out once the object is done"
+        );
+
+        store
+            .stalled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let answer = handler.handle(event, no_deadline()).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        assert_eq!(job.documents.documents().len(), 200, "no document twice");
+        assert_eq!(
+            store.files.files().len(),
+            2,
+            "the table output and the dead letters"
+        );
+        assert_eq!(job.metrics.total("LinesParsed"), 200.0);
+        assert_eq!(job.metrics.total("DocumentsAlreadyIndexed"), 200.0);
+    }
+
+    /// A direct invocation out of time fails for Lambda's retry; a Batch Operations task answers
+    /// TemporaryFailure, which Batch Operations retries.
+    #[tokio::test(start_paused = true)]
+    async fn out_of_time_is_retried_on_every_trigger() {
+        let stalling = || StallingOn {
+            objects: source_of(&[KEY]),
+            key: KEY.into(),
+        };
+        let deadline = || Instant::now() + std::time::Duration::from_secs(60);
+
+        let handler = with_source(in_memory().handler, stalling());
+        let error = tokio::time::timeout(
+            std::time::Duration::from_secs(300),
+            handler.handle(notification(KEY), deadline()),
+        )
+        .await
+        .expect("the invocation ran into Lambda's timeout")
+        .unwrap_err();
+        assert!(
+            matches!(error.0, ObjectFailure::OutOfTime { started: true }),
+            "{error:?}"
+        );
+
+        let job = json!({
+            "invocationSchemaVersion": "1.0", "invocationId": "inv-1", "job": {"id": "job-1"},
+            "tasks": [{"taskId": "t1", "s3Key": KEY, "s3VersionId": null,
+                       "s3BucketArn": "arn:aws:s3:::logs"},
+                      {"taskId": "t2", "s3Key": other_key("later001"), "s3VersionId": null,
+                       "s3BucketArn": "arn:aws:s3:::logs"}]
+        });
+        let answer = within_lambda_timeout(handler.handle(job, deadline())).await;
+        let results = &answer["results"];
+        for (n, started) in [(0, "was done"), (1, "to start")] {
+            assert_eq!(results[n]["resultCode"], "TemporaryFailure", "{answer}");
+            assert!(
+                results[n]["resultString"]
+                    .as_str()
+                    .unwrap()
+                    .contains(started),
+                "{answer}"
+            );
+        }
     }
 }

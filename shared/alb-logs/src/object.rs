@@ -122,6 +122,9 @@ pub enum ObjectFailure {
         #[source]
         source: fleetwatch_ports::QueueError,
     },
+    /// The invocation's deadline came first: handed back for the next invocation.
+    #[error("{}", if *started { "the invocation's deadline came before the object was done" } else { "no time was left in the invocation to start the object" })]
+    OutOfTime { started: bool },
 }
 
 impl<D: DocumentSink, O: OutputStore + Sync> Pipeline<D, O> {
@@ -328,7 +331,8 @@ impl ObjectFailure {
             ObjectFailure::Sink(SinkError::Local { .. })
             | ObjectFailure::Pass(_)
             | ObjectFailure::Thread(_)
-            | ObjectFailure::DeadLetters(_) => FaultKind::Transient,
+            | ObjectFailure::DeadLetters(_)
+            | ObjectFailure::OutOfTime { .. } => FaultKind::Transient,
         }
     }
 }

@@ -18,6 +18,11 @@ use fleetwatch_alb_logs::{
 use fleetwatch_ports::{ManualClock, MemoryQueue, MetricsSink};
 use serde_json::{Value, json};
 
+/// A deadline no test reaches: these tests are not about running out of time.
+fn no_deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(3600)
+}
+
 const STEM: &str = "123456789012_elasticloadbalancing_eu-west-1_app.web.50dc6c495c0c9188_20261125T1005Z_10.0.1.7_d4m4g3d0";
 const LAYOUT: &str = "AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/25/";
 const PARTITION: &str = "access/year=2026/month=11/day=25/elb=web/";
@@ -337,7 +342,7 @@ async fn the_lambda_acknowledges_a_damaged_object_and_a_redelivery_adds_nothing(
     let event = json!({"Records": [{"messageId": "m0", "eventSource": "aws:sqs",
         "body": notification.to_string()}]});
     for _ in 0..2 {
-        let answer = handler.handle(event.clone()).await.unwrap();
+        let answer = handler.handle(event.clone(), no_deadline()).await.unwrap();
         assert_eq!(answer, json!({"batchItemFailures": []}));
     }
     // Every line before the damage once: the redelivery's documents have the same ids.
