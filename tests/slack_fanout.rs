@@ -815,6 +815,7 @@ async fn a_post_starts_only_when_its_record_fits_before_the_deadline() -> TestRe
 
 #[tokio::test]
 async fn a_missing_destination_secret_parks_only_its_own_alerts() -> TestResult {
+    let (log, _logging) = capture_logs();
     let world = World::new().await?;
     world
         .aws
@@ -840,6 +841,56 @@ async fn a_missing_destination_secret_parks_only_its_own_alerts() -> TestResult 
         letters[0]["reason"],
         "destination team-a: secret parameter /fleetwatch/slack/team-a does not exist"
     );
+
+    // The next batch for team-a is parked too, with the reason, and logged no more: once per
+    // cold start.
+    let mut again = alert(3);
+    again["labels"]["team"] = json!("a");
+    world.send(&again.to_string()).await;
+    world.drain(&handler).await;
+    // (The first letter is still invisible from the receive above.)
+    let second = world.dead_letters().await;
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(second[0]["reason"], letters[0]["reason"]);
+    let unavailable = || {
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let count = log
+            .lines()
+            .filter(|line| line.contains("destination unavailable"))
+            .count();
+        (count, log)
+    };
+    let (errors, text) = unavailable();
+    assert_eq!(errors, 1, "{text}");
+
+    // The secret comes back (team-a delivers), then goes again: logged again, once.
+    let ssm = world.aws.ssm();
+    put_parameter(
+        &ssm,
+        "/fleetwatch/slack/team-a",
+        &world.webhooks["team-a"],
+        true,
+    )
+    .await;
+    let mut back = alert(5);
+    back["labels"]["team"] = json!("a");
+    world.send(&back.to_string()).await;
+    world.drain(&handler).await;
+    assert_eq!(world.slack.delivered("team-a").len(), 1);
+    ssm.delete_parameter()
+        .name("/fleetwatch/slack/team-a")
+        .send()
+        .await?;
+    // Past the secrets cache's hour, so the deletion is seen.
+    world.clock.advance(std::time::Duration::from_secs(3601));
+    for n in [7, 9] {
+        let mut gone = alert(n);
+        gone["labels"]["team"] = json!("a");
+        world.send(&gone.to_string()).await;
+        world.drain(&handler).await;
+    }
+    let (errors, text) = unavailable();
+    assert_eq!(errors, 2, "{text}");
     Ok(())
 }
 

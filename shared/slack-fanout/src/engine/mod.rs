@@ -12,8 +12,8 @@
 mod bookkeeping;
 mod post;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use fleetwatch_alerts::{Alert, RenderOptions, Status, render, render_digest_with};
@@ -198,6 +198,10 @@ pub struct Engine<T, St, Q, S> {
     pub settings: Settings,
     clock: SharedClock,
     pace: Pace,
+    /// Destinations whose missing secret was logged as an error since the cold start: logged
+    /// once, not on every batch (each parked letter still carries the reason). A destination
+    /// leaves the set when its secret is read again, so a later loss is logged again.
+    reported_missing: Mutex<HashSet<String>>,
 }
 
 impl<T, St, Q, S> Engine<T, St, Q, S> {
@@ -220,6 +224,7 @@ impl<T, St, Q, S> Engine<T, St, Q, S> {
             settings,
             clock,
             pace,
+            reported_missing: Mutex::default(),
         }
     }
 

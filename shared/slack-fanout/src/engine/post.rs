@@ -43,21 +43,32 @@ where
             return Err(Sent::Dead(format!("unknown destination {name}")));
         };
         match resolve_target(configured, &self.secrets).await {
-            Ok(target) => Ok(Destination {
-                name: name.to_string(),
-                target,
-            }),
+            Ok(target) => {
+                self.missing_reports().remove(name);
+                Ok(Destination {
+                    name: name.to_string(),
+                    target,
+                })
+            }
             Err(error @ SecretError::Unavailable { .. }) if error.is_transient() => Err(
                 Sent::Requeue(format!("destination {name}: {}", ErrorChain(&error))),
             ),
             Err(error) => {
-                tracing::error!(destination = %name, error = %ErrorChain(&error), error.kind = %error.kind(), "destination unavailable: its deliveries are parked");
-                Err(Sent::Dead(format!(
-                    "destination {name}: {}",
-                    ErrorChain(&error)
-                )))
+                let reason = format!("destination {name}: {}", ErrorChain(&error));
+                if self.missing_reports().insert(name.to_string()) {
+                    tracing::error!(destination = %name, error = %ErrorChain(&error), error.kind = %error.kind(), "destination unavailable: its deliveries are parked (logged once until its secret is back)");
+                } else {
+                    tracing::debug!(destination = %name, "destination still unavailable: delivery parked");
+                }
+                Err(Sent::Dead(reason))
             }
         }
+    }
+
+    fn missing_reports(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.reported_missing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Bot mode: the first message of a thread key becomes the parent; later ones reply in its
