@@ -1,5 +1,5 @@
-//! Damaged log objects through the whole job (`Pipeline::process`, and the Lambda handler for the
-//! retry decision) on the in-memory adapters: every line before the damage reaches every output
+//! Damaged log objects through the whole job on the in-memory adapters, by `Pipeline::process`
+//! (the CLI's path) and by the Lambda handler (every kind, with its redelivery): every line before the damage reaches every output
 //! (search documents, table rows, dead letters of the bad lines), the damage itself is recorded
 //! in the errors object of the object's date partition with the key, the offset and the kind, and
 //! the object is done, not retried.
@@ -67,6 +67,37 @@ fn members() -> [Vec<u8>; 3] {
         gzip(&text(201, 300)),
     ]
 }
+
+/// An object with damage of `kind`, as a log bucket can hold one: the first member cut in the
+/// middle of the second, garbage after two members, two bytes flipped in the middle of the third
+/// member, and log text under a `.gz` key.
+fn damaged(kind: DamageKind) -> Vec<u8> {
+    let [first, second, third] = members();
+    match kind {
+        DamageKind::Truncated => [&first[..], &second[..second.len() / 2]].concat(),
+        DamageKind::TrailingGarbage => [
+            &first[..],
+            &second[..],
+            b"\0\0garbage after the last member\n",
+        ]
+        .concat(),
+        DamageKind::Corrupt => {
+            let mut bytes = [&first[..], &second[..], &third[..]].concat();
+            let middle = first.len() + second.len() + third.len() / 2;
+            bytes[middle] ^= 0x55;
+            bytes[middle + 1] ^= 0xAA;
+            bytes
+        }
+        DamageKind::NotGzip => text(1, 100),
+    }
+}
+
+const KINDS: [DamageKind; 4] = [
+    DamageKind::Truncated,
+    DamageKind::TrailingGarbage,
+    DamageKind::Corrupt,
+    DamageKind::NotGzip,
+];
 
 struct Run {
     report: ObjectReport,
@@ -212,9 +243,9 @@ fn lines_before_damage(bytes: &[u8]) -> (Vec<u64>, Vec<u64>) {
 
 #[tokio::test]
 async fn a_truncated_member_keeps_every_line_before_the_cut() {
-    let [first, second, _] = members();
+    let [first, _, _] = members();
     let key = format!("{LAYOUT}{STEM}.log.gz");
-    let damaged = [&first[..], &second[..second.len() / 2]].concat();
+    let damaged = damaged(DamageKind::Truncated);
     let run = run(&key, damaged.clone()).await;
     let damage = run.report.corrupt.as_ref().unwrap();
     assert_eq!(
@@ -232,13 +263,7 @@ async fn a_truncated_member_keeps_every_line_before_the_cut() {
 async fn garbage_after_a_good_member_keeps_every_member_before_it() {
     let [first, second, _] = members();
     let key = format!("{LAYOUT}{STEM}.log.gz");
-    let damaged = [
-        &first[..],
-        &second[..],
-        b"\0\0garbage after the last member\n",
-    ]
-    .concat();
-    let run = run(&key, damaged).await;
+    let run = run(&key, damaged(DamageKind::TrailingGarbage)).await;
     let damage = run.report.corrupt.as_ref().unwrap();
     assert_eq!(
         (damage.kind, damage.offset),
@@ -255,13 +280,9 @@ async fn garbage_after_a_good_member_keeps_every_member_before_it() {
 
 #[tokio::test]
 async fn a_corrupt_member_keeps_every_member_before_it() {
-    let [first, second, third] = members();
+    let [first, second, _] = members();
     let key = format!("{LAYOUT}{STEM}.log.gz");
-    let mut damaged = [&first[..], &second[..], &third[..]].concat();
-    let middle = first.len() + second.len() + third.len() / 2;
-    damaged[middle] ^= 0x55;
-    damaged[middle + 1] ^= 0xAA;
-    let run = run(&key, damaged).await;
+    let run = run(&key, damaged(DamageKind::Corrupt)).await;
     let damage = run.report.corrupt.as_ref().unwrap();
     assert_eq!(
         (damage.kind, damage.offset),
@@ -287,7 +308,7 @@ async fn a_corrupt_member_keeps_every_member_before_it() {
 async fn bytes_that_are_not_gzip_under_a_gz_key_are_recorded_not_read() {
     let key = format!("{LAYOUT}{STEM}.log.gz");
     // Text, even log text, is not what the load balancer writes under a `.gz` key.
-    let run = run(&key, text(1, 100)).await;
+    let run = run(&key, damaged(DamageKind::NotGzip)).await;
     let damage = run.report.corrupt.as_ref().unwrap();
     assert_eq!((damage.kind, damage.offset), (DamageKind::NotGzip, 0));
     // The date comes from the key: no line was read.
@@ -310,47 +331,118 @@ async fn an_empty_object_is_skipped_not_damage() {
 #[tokio::test]
 async fn the_damage_record_is_filed_under_the_date_of_the_lines_when_the_key_has_none() {
     // A key outside AWS's layout (as the CLI's local files are): the first record's date.
-    let [first, second, _] = members();
     let key = format!("{STEM}.log.gz");
-    let damaged = [&first[..], &second[..second.len() / 2]].concat();
+    let damaged = damaged(DamageKind::Truncated);
     let run = run(&key, damaged.clone()).await;
     let (good, bad) = lines_before_damage(&damaged);
     run.assert_outputs(&key, PARTITION, &good, &bad);
 }
 
-#[tokio::test]
-async fn the_lambda_acknowledges_a_damaged_object_and_a_redelivery_adds_nothing() {
-    let [first, second, _] = members();
-    let key = format!("{LAYOUT}{STEM}.log.gz");
-    let damaged = [&first[..], &second[..second.len() / 2]].concat();
-    let (good, _) = lines_before_damage(&damaged);
-    let (pipeline, documents, _work) = pipeline();
-    let source = MemoryObjectSource::default();
-    source.put("logs", &key, "etag-1", damaged);
-    let clock = Arc::new(ManualClock::at_epoch_seconds(1_795_000_000));
-    let (metrics, _lines) = MetricsSink::memory(clock);
-    let handler = Handler {
-        pipeline,
-        source,
-        alerts: Some(MemoryQueue::default()),
-        poison: None,
-        thresholds: Thresholds::default(),
-        metrics,
-    };
-    let notification = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": "logs"}, "object": {"key": key, "size": 1}}}]});
-    let event = json!({"Records": [{"messageId": "m0", "eventSource": "aws:sqs",
-        "body": notification.to_string()}]});
-    for _ in 0..2 {
-        let answer = handler.handle(event.clone(), no_deadline()).await.unwrap();
-        assert_eq!(answer, json!({"batchItemFailures": []}));
+/// The Lambda handler on the in-memory adapters, with one object in its source.
+struct Lambda {
+    handler: Handler<MemoryObjectSource, MemoryDocuments, MemoryStore, MemoryQueue>,
+    documents: MemoryDocuments,
+    metrics: fleetwatch_ports::MetricLines,
+    _work: tempfile::TempDir,
+}
+
+impl Lambda {
+    fn with(key: &str, bytes: Vec<u8>) -> Lambda {
+        let (pipeline, documents, work) = pipeline();
+        let source = MemoryObjectSource::default();
+        source.put("logs", key, "etag-1", bytes);
+        let clock = Arc::new(ManualClock::at_epoch_seconds(1_795_000_000));
+        let (sink, metrics) = MetricsSink::memory(clock);
+        let handler = Handler {
+            pipeline,
+            source,
+            alerts: Some(MemoryQueue::default()),
+            poison: None,
+            thresholds: Thresholds::default(),
+            metrics: sink,
+        };
+        Lambda {
+            handler,
+            documents,
+            metrics,
+            _work: work,
+        }
     }
-    // Every line before the damage once: the redelivery's documents have the same ids.
-    assert_eq!(documents.documents().len(), good.len());
-    let errors = handler.pipeline.errors.0.files();
-    assert_eq!(
-        errors.len(),
-        1,
-        "one errors object, overwritten by the redelivery"
-    );
+
+    /// The SQS batch of one S3 notification of `key`.
+    fn event(&self, key: &str) -> Value {
+        let notification = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": "logs"}, "object": {"key": key, "size": 1}}}]});
+        json!({"Records": [{"messageId": "m0", "eventSource": "aws:sqs",
+            "body": notification.to_string()}]})
+    }
+
+    /// Objects counted as skipped for `reason`.
+    fn skipped(&self, reason: &str) -> usize {
+        self.metrics
+            .documents()
+            .iter()
+            .filter(|m| m["Reason"] == reason)
+            .count()
+    }
+}
+
+/// The Lambda path on every kind of damage: the notification is acknowledged (the same bytes
+/// would fail the same way), every output holds what `Pipeline::process` (the CLI's path) stores
+/// for the same bytes, the damage is counted, and a redelivery adds nothing.
+#[tokio::test]
+async fn the_lambda_acknowledges_every_damaged_object_and_a_redelivery_adds_nothing() {
+    let key = format!("{LAYOUT}{STEM}.log.gz");
+    for kind in KINDS {
+        let bytes = damaged(kind);
+        let expected = run(&key, bytes.clone()).await;
+
+        let lambda = Lambda::with(&key, bytes);
+        let (handler, documents, event) = (&lambda.handler, &lambda.documents, lambda.event(&key));
+        let answer = handler.handle(event.clone(), no_deadline()).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}), "{kind:?}");
+        assert_eq!(
+            lambda.skipped("corrupt"),
+            1,
+            "{kind:?}: the damage is counted"
+        );
+
+        let answer = handler.handle(event, no_deadline()).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}), "{kind:?}");
+        // Every line before the damage once: the redelivery's documents have the same ids.
+        assert_eq!(
+            documents.documents(),
+            expected.documents.documents(),
+            "{kind:?}: search documents"
+        );
+        for (got, want) in [
+            (&handler.pipeline.errors.0, &expected.pipeline.errors.0),
+            (
+                &handler.pipeline.table.as_ref().unwrap().0,
+                &expected.pipeline.table.as_ref().unwrap().0,
+            ),
+        ] {
+            assert_eq!(
+                Run::stored(got),
+                Run::stored(want),
+                "{kind:?}: one output per kind, overwritten by the redelivery"
+            );
+        }
+    }
+}
+
+/// An empty object through the Lambda path: acknowledged, nothing stored, counted as skipped.
+#[tokio::test]
+async fn the_lambda_acknowledges_an_empty_object_and_stores_nothing() {
+    let key = format!("{LAYOUT}{STEM}.log.gz");
+    let lambda = Lambda::with(&key, Vec::new());
+    let answer = lambda
+        .handler
+        .handle(lambda.event(&key), no_deadline())
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    assert_eq!(lambda.skipped("empty"), 1);
+    assert!(lambda.documents.documents().is_empty());
+    assert!(lambda.handler.pipeline.errors.0.files().is_empty());
 }
