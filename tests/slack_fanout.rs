@@ -696,7 +696,7 @@ async fn the_receiver_refuses_before_any_other_work_and_needs_nothing_to_refuse(
 }
 
 #[tokio::test]
-async fn a_missing_receiver_token_answers_503_and_delivery_goes_on() -> TestResult {
+async fn a_missing_receiver_token_answers_503_delivery_goes_on_and_its_return_is_seen() -> TestResult {
     let world = World::new().await?;
     let receiver = world.receiver_with_token("/fleetwatch/no-such-token").await;
     let bearer = format!("Bearer {ALERTMANAGER_TOKEN}");
@@ -712,6 +712,19 @@ async fn a_missing_receiver_token_answers_503_and_delivery_goes_on() -> TestResu
     world.send(&alert(1).to_string()).await;
     world.drain(&handler).await;
     assert_eq!(world.slack.delivered("team-b").len(), 1);
+
+    // The parameter is created: the warm receiver serves again within a minute, no restart.
+    put_parameter(
+        &world.aws.ssm(),
+        "/fleetwatch/no-such-token",
+        ALERTMANAGER_TOKEN,
+        true,
+    )
+    .await;
+    assert_eq!(receiver.handle(&request).await["statusCode"], 503);
+    world.clock.advance(std::time::Duration::from_secs(60));
+    let answer = receiver.handle(&request).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
     Ok(())
 }
 

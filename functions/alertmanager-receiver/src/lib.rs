@@ -1,15 +1,15 @@
 //! The alertmanager-receiver function's wiring: its one secret (the bearer token) read at cold
 //! start, the alerts queue and its dead-letter queue. A token that cannot be read does not stop
-//! the function: every request is then answered 503 (Alertmanager keeps and retries its alerts)
-//! and the cause is logged once, here.
+//! the function: every request is then answered 503 (Alertmanager keeps and retries its alerts),
+//! the cause is logged once, and the token is read again once a minute until it is back.
 
 use std::time::Duration;
 
 use fleetwatch_aws::{AwsClients, SqsQueue, SsmSecrets};
-use fleetwatch_ports::{ErrorChain, MetricsSink, SecretSource, SharedClock};
-use fleetwatch_slack_fanout::{Receiver, ReceiverConfig};
+use fleetwatch_ports::{MetricsSink, SharedClock};
+use fleetwatch_slack_fanout::{Receiver, ReceiverConfig, ReceiverToken};
 
-pub type AlertmanagerReceiver = Receiver<SqsQueue>;
+pub type AlertmanagerReceiver = Receiver<SqsQueue, SsmSecrets>;
 
 pub async fn build_receiver(
     config: &ReceiverConfig,
@@ -17,14 +17,8 @@ pub async fn build_receiver(
     metrics: MetricsSink,
     clock: SharedClock,
 ) -> AlertmanagerReceiver {
-    let secrets = SsmSecrets::new(aws.ssm(), Duration::from_secs(3600), clock);
-    let token = match secrets.secret(&config.token_parameter).await {
-        Ok(token) => Some(token),
-        Err(error) => {
-            tracing::error!(parameter = %config.token_parameter, error = %ErrorChain(&error), error.kind = %error.kind(), "the receiver's token cannot be read: every request is answered 503 until a cold start reads it");
-            None
-        }
-    };
+    let secrets = SsmSecrets::new(aws.ssm(), Duration::from_secs(3600), clock.clone());
+    let token = ReceiverToken::read(secrets, &config.token_parameter, clock).await;
     Receiver {
         intake: SqsQueue::new(aws.sqs(), &config.alerts_queue_url),
         dead_letters: SqsQueue::new(aws.sqs(), &config.dead_letter_queue_url),

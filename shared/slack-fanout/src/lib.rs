@@ -17,6 +17,7 @@ mod handler;
 mod intake;
 mod pacer;
 mod receiver;
+mod receiver_token;
 mod records;
 mod transport;
 
@@ -32,5 +33,6 @@ pub use handler::{FanoutError, FanoutHandler, NAMESPACE};
 pub use intake::{Planned, plan_message};
 pub use pacer::Pace;
 pub use receiver::{DEFAULT_MAX_BODY_BYTES, NOTIFICATION_FIELD, Receiver};
+pub use receiver_token::ReceiverToken;
 pub use records::{DeliveryState, delivery_key};
 pub use transport::{MemorySlack, PostedMessage, Recorded, Scripted, SlackError, SlackTransport};

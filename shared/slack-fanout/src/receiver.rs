@@ -10,12 +10,13 @@
 
 use base64::Engine as _;
 use fleetwatch_ports::{
-    ErrorChain, MAX_MESSAGE_BYTES, MessageQueue, MetricSet, MetricsSink, Secret,
+    ErrorChain, MAX_MESSAGE_BYTES, MessageQueue, MetricSet, MetricsSink, SecretSource,
 };
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 
 use crate::handler::NAMESPACE;
+use crate::receiver_token::ReceiverToken;
 
 /// The field the receiver adds to a payload: the notification it came with. Alertmanager's
 /// normaliser puts it in the alert ids.
@@ -25,14 +26,14 @@ pub const NOTIFICATION_FIELD: &str = "fleetwatch_notification";
 /// a megabyte is thousands of alerts).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub struct Receiver<Q> {
+pub struct Receiver<Q, S> {
     /// The alerts queue.
     pub intake: Q,
     /// Where an alert too large for any queue message is parked, with the reason.
     pub dead_letters: Q,
-    /// The token Alertmanager must present; `None` when it could not be read at cold start:
-    /// every request is then answered 503, so Alertmanager keeps its alerts and retries.
-    pub token: Option<Secret>,
+    /// The token Alertmanager must present. While it cannot be read every request is answered
+    /// 503, so Alertmanager keeps its alerts and retries.
+    pub token: ReceiverToken<S>,
     pub max_body_bytes: usize,
     pub metrics: MetricsSink,
 }
@@ -46,16 +47,16 @@ fn response(status: u16, body: Value) -> Value {
     })
 }
 
-impl<Q: MessageQueue + Sync> Receiver<Q> {
+impl<Q: MessageQueue + Sync, S: SecretSource + Sync> Receiver<Q, S> {
     pub async fn handle(&self, event: &Value) -> Value {
-        match self.accept(event) {
+        match self.accept(event).await {
             Ok(payload) => self.enqueue(payload, request_id(event)).await,
             Err(refused) => refused,
         }
     }
 
     /// Everything that needs no I/O: the request is refused here or its payload returned.
-    fn accept(&self, event: &Value) -> Result<Map<String, Value>, Value> {
+    async fn accept(&self, event: &Value) -> Result<Map<String, Value>, Value> {
         let method = event
             .pointer("/requestContext/http/method")
             .and_then(Value::as_str)
@@ -66,7 +67,7 @@ impl<Q: MessageQueue + Sync> Receiver<Q> {
                 json!({ "error": "POST the Alertmanager webhook payload" }),
             ));
         }
-        self.authorise(event)?;
+        self.authorise(event).await?;
         let body = event["body"].as_str().unwrap_or_default();
         let base64_encoded = event["isBase64Encoded"].as_bool() == Some(true);
         if carried_bytes(body, base64_encoded) > self.max_body_bytes {
@@ -92,8 +93,8 @@ impl<Q: MessageQueue + Sync> Receiver<Q> {
     }
 
     /// The bearer token, compared in constant time.
-    fn authorise(&self, event: &Value) -> Result<(), Value> {
-        let Some(token) = &self.token else {
+    async fn authorise(&self, event: &Value) -> Result<(), Value> {
+        let Some(token) = self.token.current().await else {
             self.count("RequestsWithoutToken");
             return Err(response(
                 503,
@@ -251,16 +252,17 @@ fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
 mod tests {
     use std::sync::Arc;
 
-    use fleetwatch_ports::{ManualClock, MemoryQueue};
+    use fleetwatch_ports::{ManualClock, MemoryQueue, StaticSecrets};
 
     use super::*;
 
-    fn receiver(max_body_bytes: usize) -> Receiver<MemoryQueue> {
+    async fn receiver(max_body_bytes: usize) -> Receiver<MemoryQueue, StaticSecrets> {
         let clock = Arc::new(ManualClock::at_epoch_seconds(1_795_000_000));
+        let secrets = StaticSecrets::default().with("/token", "t0ken");
         Receiver {
             intake: MemoryQueue::default(),
             dead_letters: MemoryQueue::default(),
-            token: Some(Secret::new("t0ken")),
+            token: ReceiverToken::read(secrets, "/token", clock.clone()).await,
             max_body_bytes,
             metrics: MetricsSink::memory(clock).0,
         }
@@ -288,7 +290,7 @@ mod tests {
     #[tokio::test]
     async fn the_body_cap_is_of_the_payload_not_its_encoding() {
         const CAP: usize = 4096;
-        let receiver = receiver(CAP);
+        let receiver = receiver(CAP).await;
         for (bytes, status) in [(CAP, 202), (CAP - 1, 202), (CAP - 2, 202), (CAP + 1, 413)] {
             let text = payload(bytes);
             assert_eq!(text.len(), bytes);
