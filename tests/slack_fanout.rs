@@ -696,7 +696,7 @@ async fn the_receiver_refuses_before_any_other_work_and_needs_nothing_to_refuse(
 }
 
 #[tokio::test]
-async fn a_missing_receiver_token_answers_503_delivery_goes_on_and_its_return_is_seen() -> TestResult {
+async fn a_missing_receiver_token_answers_503_until_it_is_back() -> TestResult {
     let world = World::new().await?;
     let receiver = world.receiver_with_token("/fleetwatch/no-such-token").await;
     let bearer = format!("Bearer {ALERTMANAGER_TOKEN}");
