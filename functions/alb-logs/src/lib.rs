@@ -105,9 +105,9 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(3);
 
 /// The invocation's deadline on the runtime's clock, less the time to answer.
 fn deadline(context: &lambda_runtime::Context) -> tokio::time::Instant {
-    let left = context
-        .deadline()
-        .duration_since(std::time::SystemTime::now())
+    let now = std::time::SystemTime::now();
+    let left = fleetwatch_aws::invocation_deadline(context.deadline, now)
+        .duration_since(now)
         .unwrap_or_default();
     tokio::time::Instant::now() + left.saturating_sub(ANSWER_MARGIN)
 }

@@ -64,7 +64,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let handler = &handler;
             async move {
-                let deadline = event.context.deadline() - ANSWER_MARGIN;
+                let deadline = fleetwatch_aws::invocation_deadline(
+                    event.context.deadline,
+                    std::time::SystemTime::now(),
+                ) - ANSWER_MARGIN;
                 handler
                     .handle(event.payload, deadline)
                     .await

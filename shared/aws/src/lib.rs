@@ -30,7 +30,7 @@ pub use clients::AwsClients;
 pub use dynamodb::DynamoStateStore;
 pub use ecs::EcsApiLookups;
 pub use error::{ServiceError, fault, is_transient};
-pub use lambda::diagnostic;
+pub use lambda::{diagnostic, invocation_deadline};
 pub use s3::{S3Objects, S3Store};
 pub use sqs::SqsQueue;
 pub use ssm::SsmSecrets;

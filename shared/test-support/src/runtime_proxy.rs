@@ -4,10 +4,10 @@
 //! `Lambda-Runtime-Deadline-Ms` is "the date that the function times out in Unix time
 //! milliseconds". cargo-lambda 1.9.2 sends the constant `600000` (hard-coded in
 //! `crates/cargo-lambda-watch/src/runtime/functions_router.rs`): a ten-minute timeout, not a date.
-//! A function reads it as 00:10 on 1 January 1970, so one that plans its work against its
-//! deadline (slack-fanout posts only what can finish before it) does nothing and hands every
-//! message back. This forwarder rewrites such a value to now plus that duration, which is what
-//! Lambda would send for a ten-minute timeout; a value that already is a date passes unchanged.
+//! Read as a date that is 00:10 on 1 January 1970. The functions take such a value as a timeout
+//! from now (`fleetwatch_aws::invocation_deadline`), but the tests should run on what Lambda
+//! sends: this forwarder rewrites it to now plus that duration, which is what Lambda would send
+//! for a ten-minute timeout; a value that already is a date passes unchanged.
 //! Everything else (methods, paths, other headers, bodies, statuses) is forwarded as it is.
 
 use axum::Router;
